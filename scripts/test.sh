@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up (scripts/setup.sh), then lint, type-check and run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# shellcheck disable=SC1091
+. .venv/bin/activate
+# MNIST for the integration tests: ../shared/data/mnist beside the repo when present.
+if [ -z "${GANNET_DATA:-}" ] && [ -d ../shared/data/mnist ]; then
+  export GANNET_DATA="$(cd ../shared/data && pwd)"
+fi
+ruff check src tests benchmarks
+ruff format --check src tests benchmarks
+mypy
+python -m pytest -q "$@"

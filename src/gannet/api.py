@@ -1,0 +1,39 @@
+"""The Python API; each function mirrors a CLI command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gannet.config import Config
+from gannet.data import Dataset
+from gannet.run import Run, load_run
+from gannet.trainer import Trainer
+
+
+def train(
+    config: Config | str | Path,
+    out: str | Path | None = None,
+    *,
+    overrides: list[str] | None = None,
+    dataset: Dataset | None = None,
+) -> Run:
+    """Train a GAN (``gannet train CONFIG --out OUT``) and return the loaded run.
+
+    ``config`` is a :class:`Config` or a TOML path; ``dataset`` replaces the configured data
+    (e.g. an in-memory tensor wrapped in :class:`gannet.data.Dataset`)."""
+    if not isinstance(config, Config):
+        config = Config.load(config, overrides)
+    elif overrides:
+        config = config.with_overrides(overrides)
+    run_dir = Trainer.create(config, out, dataset).fit()
+    return load_run(run_dir)
+
+
+def resume(
+    run_dir: str | Path, overrides: list[str] | None = None, *, dataset: Dataset | None = None
+) -> Run:
+    """Continue an interrupted run exactly where it stopped (``gannet train --resume RUN``)."""
+    return load_run(Trainer.resume(run_dir, overrides, dataset).fit())
+
+
+__all__ = ["load_run", "resume", "train"]

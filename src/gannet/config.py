@@ -1,0 +1,281 @@
+"""The one typed configuration object used by the Python API and the CLI.
+
+A config has five sections (``data``, ``model``, ``loss``, ``optim``, ``train``). It is
+read from TOML, changed by ``section.key=value`` overrides, and every key and type is
+checked: an unknown key or a wrong type raises :class:`GannetError` naming the key.
+Defaults are the paper's MNIST setup (see ``configs/mnist-paper.toml``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+import tomli_w
+
+from gannet.errors import GannetError
+
+
+@dataclass
+class DataConfig:
+    """Which data to train on and where to find it."""
+
+    name: str = "mnist"
+    """Dataset registry name: mnist, fashion-mnist, cifar10, folder, gaussian-1d, mixture-2d."""
+    data_dir: str = ""
+    """Folder holding the files ('' = search GANNET_DATA, the cache dir and system folders)."""
+    download: bool = True
+    """Download missing files from the official mirrors (checksums verified) when online."""
+    validation_size: int = 10000
+    """Rows taken from the END of the training file as the validation split (authors' code)."""
+    subset: int = 0
+    """Train on only the first N training rows (0 = all); for quick tests."""
+    image_size: int = 64
+    """Side length images are resized to (``folder`` dataset only)."""
+    mixture: Literal["ring", "grid"] = "ring"
+    """mixture-2d: 8 Gaussians on a ring (radius 2, std 0.02) or 25 on a 5x5 grid (std 0.05)."""
+    n_samples: int = 50000
+    """Synthetic datasets: number of training points drawn."""
+    mean: float = 4.0
+    """gaussian-1d: mean of the data."""
+    std: float = 0.5
+    """gaussian-1d: standard deviation of the data."""
+
+
+@dataclass
+class ModelConfig:
+    """Generator, discriminator and noise prior."""
+
+    generator: str = "paper-mlp"
+    discriminator: str = "paper-maxout"
+    z_dim: int = 100
+    noise: Literal["uniform", "normal"] = "uniform"
+    """uniform on [-sqrt(3), sqrt(3)] (paper, unit variance) or standard normal."""
+    g_hidden: list[int] = field(default_factory=lambda: [1200, 1200])
+    d_hidden: list[int] = field(default_factory=lambda: [240, 240])
+    d_pieces: int = 5
+    """Maxout pieces per unit."""
+    g_init_range: float = 0.05
+    """Generator weights uniform in +-g_init_range."""
+    d_init_range: float = 0.005
+    """Discriminator weights uniform in +-d_init_range."""
+    d_input_keep: float = 0.8
+    """Dropout: probability of keeping a discriminator input (scaled by 1/p)."""
+    d_hidden_keep: float = 0.5
+    """Dropout: probability of keeping a discriminator hidden unit (scaled by 1/p)."""
+    output_bias_from_data: bool = True
+    """Initialise the generator's output bias from the training pixel marginals."""
+
+
+@dataclass
+class LossConfig:
+    """The adversarial loss."""
+
+    name: str = "non-saturating"
+    """Loss registry name: minimax (equation 1, saturating) or non-saturating."""
+    d_cost_scale: float = 1.0
+    """Multiplies the discriminator's cost (the authors' code used 0.5)."""
+
+
+@dataclass
+class OptimConfig:
+    """Optimizer and its schedules, shared by G and D (each gets its own instance)."""
+
+    name: Literal["paper-sgd", "adam"] = "paper-sgd"
+    """paper-sgd: inc = mu*inc - lr*grad with the paper's lr decay and momentum ramp."""
+    lr: float = 0.1
+    lr_decay: float = 1.000004
+    """paper-sgd: lr is divided by this after every update."""
+    lr_min: float = 1e-6
+    momentum_init: float = 0.5
+    momentum_final: float = 0.7
+    momentum_start: int = 1
+    """paper-sgd: momentum rises linearly from momentum_init at this epoch ..."""
+    momentum_saturate: int = 250
+    """... to momentum_final at this epoch (1-based)."""
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    """adam: (beta1, beta2)."""
+    g_lr_scale: float = 1.0
+    """Generator lr = lr * g_lr_scale."""
+
+
+@dataclass
+class TrainConfig:
+    """Algorithm 1 and the run around it."""
+
+    schedule: Literal["alternating", "simultaneous"] = "alternating"
+    """alternating: Algorithm 1 (k D steps, then one G step); simultaneous: authors' code."""
+    k: int = 1
+    """Discriminator steps per generator step (alternating)."""
+    batch_size: int = 100
+    epochs: int = 5
+    """Stop after this many epochs (one epoch = one pass of D over the training data)."""
+    max_steps: int = 0
+    """Stop after this many generator steps (0 = no limit)."""
+    seed: int = 0
+    device: str = "auto"
+    """auto (CUDA when present, else CPU), cpu, cuda, cuda:N."""
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """bf16: autocast matmuls to bfloat16, fp32 master weights."""
+    threads: int = 0
+    """CPU threads for PyTorch (0 = leave PyTorch's default)."""
+    log_every: int = 100
+    """Write a metrics.jsonl line every N generator steps."""
+    checkpoint_every: int = 1000
+    """Write a checkpoint every N generator steps (and at the end of every epoch)."""
+    snapshot_every: int = 0
+    """Keep G and D weights in snapshots/ every N epochs, for evaluation later (0 = never)."""
+    n_fixed_samples: int = 100
+    """Size of the fixed noise batch drawn as a sample grid after each epoch."""
+    progress: Literal["auto", "bar", "lines", "none"] = "auto"
+    """auto: a progress bar on a terminal, plain log lines otherwise."""
+
+
+@dataclass
+class Config:
+    """The whole configuration of a run."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    # -- construction -------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Config:
+        """Build a config from nested dicts, checking every key and type."""
+        if not isinstance(raw, dict):
+            raise GannetError("a config must be a table of sections")
+        sections = {f.name: f for f in dataclasses.fields(cls)}
+        built: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key not in sections:
+                raise GannetError(
+                    f"unknown config section {key!r}; sections are: {', '.join(sections)}"
+                )
+            if not isinstance(value, dict):
+                raise GannetError(f"config section {key!r} must be a table, got {value!r}")
+            section_cls = _section_type(cls, key)
+            built[key] = _build_section(section_cls, key, value)
+        return cls(**built)
+
+    @classmethod
+    def load(cls, path: str | Path, overrides: list[str] | None = None) -> Config:
+        """Read a TOML file, then apply ``section.key=value`` overrides."""
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise GannetError(f"config file {str(path)!r} not found") from None
+        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+            raise GannetError(f"cannot read config file {str(path)!r}: {e}") from None
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise GannetError(f"config file {str(path)!r} is not valid TOML: {e}") from None
+        return cls.from_dict(raw).with_overrides(overrides or [])
+
+    def with_overrides(self, overrides: list[str]) -> Config:
+        """Return a copy with ``section.key=value`` overrides applied (values parsed as TOML)."""
+        raw = self.to_dict()
+        for item in overrides:
+            if "=" not in item:
+                raise GannetError(f"override {item!r} must look like section.key=value")
+            dotted, text = item.split("=", 1)
+            parts = dotted.strip().split(".")
+            if len(parts) != 2:
+                raise GannetError(f"override key {dotted!r} must look like section.key")
+            section, key = parts
+            if section not in raw:
+                raise GannetError(
+                    f"unknown config section {section!r} in override {item!r}; "
+                    f"sections are: {', '.join(raw)}"
+                )
+            raw[section][key] = _parse_value(text.strip())
+        return Config.from_dict(raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    def save(self, path: str | Path) -> None:
+        from gannet.io import atomic_write_bytes
+
+        atomic_write_bytes(Path(path), self.to_toml().encode())
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _parse_value(text: str) -> Any:
+    """Parse an override value as a TOML value; fall back to a bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _section_type(cls: type, name: str) -> type:
+    hints = typing.get_type_hints(cls)
+    section_cls: type = hints[name]
+    return section_cls
+
+
+def _build_section(section_cls: type, section: str, values: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(section_cls)
+    names = [f.name for f in dataclasses.fields(section_cls)]
+    checked: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in hints:
+            raise GannetError(
+                f"unknown config key '{section}.{key}'; keys in [{section}] are: {', '.join(names)}"
+            )
+        checked[key] = _check_type(f"{section}.{key}", value, hints[key])
+    return section_cls(**checked)
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    if origin is list:
+        return f"a list of {_type_name(get_args(tp)[0])}"
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(tp))
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        tp, str(tp)
+    )
+
+
+def _check_type(key: str, value: Any, tp: Any) -> Any:
+    """Return ``value`` converted to ``tp`` (int -> float allowed), or raise GannetError."""
+    origin = get_origin(tp)
+    ok = True
+    if origin is Literal:
+        ok = value in get_args(tp)
+    elif origin is list:
+        if isinstance(value, list):
+            return [_check_type(key, v, get_args(tp)[0]) for v in value]
+        ok = False
+    elif tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        ok = isinstance(value, float)
+    elif tp is str:
+        ok = isinstance(value, str)
+    if not ok:
+        raise GannetError(f"config key '{key}' must be {_type_name(tp)}, got {value!r}")
+    return value

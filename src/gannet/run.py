@@ -1,0 +1,175 @@
+"""Run directories: a run explains itself without its command line.
+
+    RUN/config.toml          the resolved config
+    RUN/run.json             status, versions, device, data source, progress
+    RUN/metrics.jsonl        one JSON line per logging interval
+    RUN/samples/epoch-NNNN.png   samples from one fixed noise batch, after every epoch
+    RUN/curves.png           the training curves
+    RUN/checkpoint.pt        the latest full checkpoint (exact resume)
+    RUN/snapshots/epoch-NNNN.pt  G and D weights kept along the way (for evaluation)
+    RUN/eval/                evaluation results
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gannet.checkpoint import load_checkpoint
+from gannet.config import Config
+from gannet.errors import GannetError
+from gannet.io import atomic_write_bytes
+
+CONFIG = "config.toml"
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.jsonl"
+STATUS = "run.json"
+
+
+def default_run_dir(config_name: str, root: Path | None = None) -> Path:
+    """The next auto-numbered folder ``runs/NNNNN-<name>`` (root: $GANNET_RUNS or ./runs)."""
+    root = Path(root or os.environ.get("GANNET_RUNS", "runs"))
+    numbers = [
+        int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*") if p.name[:5].isdigit()
+    ]
+    return root / f"{max(numbers, default=-1) + 1:05d}-{config_name}"
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / CONFIG).is_file() and (path / STATUS).is_file()
+
+
+def require_run_dir(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise GannetError(f"run directory {str(path)!r} does not exist")
+    if not is_run_dir(path):
+        raise GannetError(
+            f"{str(path)!r} is not a gannet run directory (no {CONFIG} and {STATUS}); "
+            "pass the folder that 'gannet train' printed"
+        )
+    return path
+
+
+class MetricsLog:
+    """Append-only JSON lines; on resume, lines past the checkpoint's step are dropped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, record: dict[str, Any]) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+
+    def read(self) -> list[dict[str, Any]]:
+        return read_metrics(self.path)
+
+    def truncate_after(self, step: int) -> None:
+        kept = [r for r in self.read() if r.get("step", 0) <= step]
+        atomic_write_bytes(self.path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """Read metrics.jsonl, ignoring a last line cut short by a crash."""
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def write_status(run_dir: Path, status: dict[str, Any]) -> None:
+    atomic_write_bytes(run_dir / STATUS, (json.dumps(status, indent=2) + "\n").encode())
+
+
+def read_status(run_dir: Path) -> dict[str, Any]:
+    try:
+        status: dict[str, Any] = json.loads((run_dir / STATUS).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise GannetError(f"{str(run_dir / STATUS)!r} is unreadable ({e}); is this a run?") from None
+    return status
+
+
+@dataclass
+class Run:
+    """A finished or interrupted run, loaded for use: ``gannet.load_run(path)``."""
+
+    path: Path
+    config: Config
+    generator: nn.Module
+    discriminator: nn.Module
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+    step: int = 0
+    """Generator updates done."""
+    epoch: int = 0
+    """Epochs completed."""
+    checkpoint: Path | None = None
+
+    def sample(self, n: int, seed: int | None = None, batch_size: int = 1000) -> torch.Tensor:
+        """Draw n samples from the generator (eval mode, no gradients), on the CPU."""
+        from gannet.models import sample_noise
+
+        gen = torch.Generator(device="cpu")
+        gen.manual_seed(seed if seed is not None else self.config.train.seed + 12345)
+        device = next(self.generator.parameters()).device
+        out = []
+        self.generator.eval()
+        with torch.no_grad():
+            for start in range(0, n, batch_size):
+                m = min(batch_size, n - start)
+                z = sample_noise(m, self.config.model.z_dim, self.config.model.noise, "cpu", gen)
+                out.append(self.generator(z.to(device)).float().cpu())
+        return torch.cat(out)
+
+
+def load_run(
+    path: str | Path, checkpoint: str | Path | None = None, device: str = "cpu"
+) -> Run:
+    """Load a run's config, generator, discriminator and metrics (from its latest checkpoint
+    unless ``checkpoint`` names another, e.g. a snapshot)."""
+    from gannet.models import build_discriminator, build_generator
+
+    run_dir = require_run_dir(path)
+    config = Config.load(run_dir / CONFIG)
+    ckpt_path = Path(checkpoint) if checkpoint else run_dir / CHECKPOINT
+    if not ckpt_path.is_file() and checkpoint is None:
+        raise GannetError(
+            f"run {str(run_dir)!r} has no checkpoint yet; train it longer or resume it"
+        )
+    state = load_checkpoint(ckpt_path, map_location=device)
+    shape = tuple(int(s) for s in state["sample_shape"])
+    g = build_generator(config.model, shape)
+    d = build_discriminator(config.model, shape)
+    try:
+        g.load_state_dict(state["generator"])
+        d.load_state_dict(state["discriminator"])
+    except RuntimeError as e:
+        first = str(e).splitlines()[0]
+        raise GannetError(
+            f"checkpoint {str(ckpt_path)!r} does not match the run's config ({first})"
+        ) from None
+    g.to(device).eval()
+    d.to(device).eval()
+    return Run(
+        path=run_dir,
+        config=config,
+        generator=g,
+        discriminator=d,
+        metrics=read_metrics(run_dir / METRICS),
+        status=read_status(run_dir),
+        step=int(state.get("step", 0)),
+        epoch=int(state.get("epochs_completed", 0)),
+        checkpoint=ckpt_path,
+    )

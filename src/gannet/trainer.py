@@ -1,0 +1,610 @@
+"""Training by Algorithm 1 (Goodfellow et al., 2014), and the run around it.
+
+The body of the loop is ``Trainer.alternating_iteration`` (Algorithm 1 as printed: k
+discriminator steps, each on a fresh minibatch of data and noise, then one generator step
+on fresh noise) or ``Trainer.simultaneous_iteration`` (the authors' released code: both
+gradients from one minibatch, applied in one update). Everything else (schedules,
+logging, samples, checkpoints, resume) lives outside those two methods.
+
+Exact resume: all randomness comes from the global torch RNG (noise, dropout), whose state
+is checkpointed, and from per-epoch data permutations derived from (seed, epoch). A run
+killed at any moment and resumed from its last checkpoint therefore replays the same
+operations and ends with the same weights, bit for bit on the CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+import gannet
+from gannet.checkpoint import load_checkpoint, save_checkpoint
+from gannet.config import Config
+from gannet.data import Dataset, load_dataset
+from gannet.errors import GannetError
+from gannet.losses import game_value, make_loss
+from gannet.models import build_discriminator, build_generator, sample_noise
+from gannet.optim import PaperSchedule, make_optimizer
+from gannet.plotting import plot_curves, save_samples
+from gannet.run import (
+    CHECKPOINT,
+    CONFIG,
+    METRICS,
+    MetricsLog,
+    default_run_dir,
+    is_run_dir,
+    read_status,
+    require_run_dir,
+    write_status,
+)
+
+# Keys that may change when a run is resumed without breaking exact reproducibility.
+RESUMABLE_OVERRIDES = {
+    "train.epochs",
+    "train.max_steps",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.progress",
+    "train.snapshot_every",
+}
+
+# Fields of a metrics line accumulated over each logging interval.
+_ACCUMULATED = ("d_loss", "g_loss", "value", "d_real", "d_fake")
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA when present, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise GannetError(f"train.device {name!r} is not a device; use auto, cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GannetError(f"train.device is {name!r} but no CUDA GPU is present; use auto or cpu")
+    return device
+
+
+class Trainer:
+    """Owns the models, optimizers, data and run directory of one training run."""
+
+    def __init__(self, config: Config, run_dir: Path, dataset: Dataset | None = None) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        tc = config.train
+        _validate(config)
+        self.device = resolve_device(tc.device)
+        if tc.threads > 0:
+            torch.set_num_threads(tc.threads)
+        torch.manual_seed(tc.seed)
+        random.seed(tc.seed)
+        np.random.seed(tc.seed % 2**32)
+
+        self.data = dataset if dataset is not None else load_dataset(config.data)
+        self.x_train = self.data.train.to(self.device).contiguous()
+        self.m = tc.batch_size
+        batches = self.x_train.shape[0] // self.m
+        per_iteration = tc.k if tc.schedule == "alternating" else 1
+        self.iterations_per_epoch = batches // per_iteration
+        if self.iterations_per_epoch < 1:
+            raise GannetError(
+                f"the training set has {self.x_train.shape[0]} examples, too few for "
+                f"train.batch_size={self.m} and k={tc.k}; lower the batch size or k"
+            )
+
+        shape = self.data.sample_shape
+        self.G = build_generator(config.model, shape, self.x_train.mean(0)).to(self.device)
+        self.D = build_discriminator(config.model, shape).to(self.device)
+        oc = config.optim
+        self.opt_d = make_optimizer(oc, self.D.parameters(), oc.lr)
+        self.opt_g = make_optimizer(oc, self.G.parameters(), oc.lr * oc.g_lr_scale)
+        self.sched_d = PaperSchedule(oc, self.opt_d)
+        self.sched_g = PaperSchedule(oc, self.opt_g)
+        self.loss = make_loss(config.loss.name)
+
+        fixed = torch.Generator(device="cpu").manual_seed(tc.seed + 1)
+        self.fixed_z = sample_noise(
+            tc.n_fixed_samples, config.model.z_dim, config.model.noise, "cpu", fixed
+        ).to(self.device)
+
+        # Progress counters: `step` counts generator updates (Algorithm 1 iterations).
+        self.step = 0
+        self.epoch = 1
+        self.iteration_in_epoch = 0
+        self.elapsed = 0.0  # training seconds, summed over sessions
+        self.metrics = MetricsLog(self.run_dir / METRICS)
+        self._perm: Tensor | None = None
+        self._acc = torch.zeros(len(_ACCUMULATED), dtype=torch.float64)
+        self._acc_n = 0
+        self._interval_start = time.perf_counter()
+        self._interval_images = 0
+        self._stop_requested = False
+        self._low_d_fake_intervals = 0
+        self._warned: set[str] = set()
+        self._bar: Any = None
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def create(
+        cls, config: Config, out: str | Path | None = None, dataset: Dataset | None = None
+    ) -> Trainer:
+        """A trainer for a new run in ``out`` (default: the next runs/NNNNN-<data> folder)."""
+        run_dir = Path(out) if out else default_run_dir(f"{config.data.name}")
+        if run_dir.exists() and any(run_dir.iterdir()):
+            hint = " (resume it with --resume)" if is_run_dir(run_dir) else ""
+            raise GannetError(
+                f"output folder {str(run_dir)!r} already exists and is not empty{hint}; "
+                "choose another --out"
+            )
+        trainer = cls(config, run_dir, dataset)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "samples").mkdir(exist_ok=True)
+        config.save(run_dir / CONFIG)
+        trainer._write_status("created")
+        return trainer
+
+    @classmethod
+    def resume(
+        cls, run_dir: str | Path, overrides: list[str] | None = None, dataset: Dataset | None = None
+    ) -> Trainer:
+        """Continue a run from its last checkpoint, exactly where it stopped."""
+        run_dir = require_run_dir(run_dir)
+        overrides = overrides or []
+        for item in overrides:
+            key = item.split("=", 1)[0].strip()
+            if key not in RESUMABLE_OVERRIDES:
+                raise GannetError(
+                    f"cannot change {key!r} when resuming (it would break exact resume); "
+                    f"allowed: {', '.join(sorted(RESUMABLE_OVERRIDES))}"
+                )
+        config = Config.load(run_dir / CONFIG, overrides)
+        trainer = cls(config, run_dir, dataset)
+        ckpt = run_dir / CHECKPOINT
+        if ckpt.is_file():
+            trainer.load_state(load_checkpoint(ckpt, map_location=trainer.device))
+        else:  # killed before its first checkpoint: start over, same seed, same result
+            torch.manual_seed(config.train.seed)
+        trainer.metrics.truncate_after(trainer.step)
+        if overrides:
+            config.save(run_dir / CONFIG)
+        return trainer
+
+    # ------------------------------------------------------------------ Algorithm 1
+
+    def alternating_iteration(self) -> None:
+        """One iteration of Algorithm 1."""
+        G, D, loss, m = self.G, self.D, self.loss, self.m
+        for j in range(self.config.train.k):
+            # Sample m noise samples and m examples from the data generating distribution.
+            z = self.noise(m)
+            x = self.batch(self.iteration_in_epoch * self.config.train.k + j)
+            # Update D by ascending its stochastic gradient (descending its cost).
+            with torch.no_grad(), self.autocast():
+                fake = G(z)
+            with self.autocast():
+                d_real, d_fake = D(torch.cat([x, fake])).float().split(m)
+            d_cost = self.config.loss.d_cost_scale * loss.d_cost(d_real, d_fake)
+            self.opt_d.zero_grad(set_to_none=True)
+            d_cost.backward()
+            self.opt_d.step()
+            self.sched_d.after_update()
+
+        # Sample m fresh noise samples; update G by descending its cost.
+        z = self.noise(m)
+        D.requires_grad_(False)  # D is held fixed: no weight gradients for it here
+        with self.autocast():
+            d_fake_g = D(G(z)).float()
+        g_cost = loss.g_cost(d_fake_g)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_cost.backward()
+        self.opt_g.step()
+        self.sched_g.after_update()
+        D.requires_grad_(True)
+
+        self._accumulate(d_cost, g_cost, d_real, d_fake)
+
+    def simultaneous_iteration(self) -> None:
+        """The authors' update: D's and G's gradients at the same (old) parameters, from one
+        minibatch and one dropped-out D pass over it, applied together."""
+        G, D, loss, m = self.G, self.D, self.loss, self.m
+        z = self.noise(m)
+        x = self.batch(self.iteration_in_epoch)
+        with self.autocast():
+            d_real, d_fake = D(torch.cat([x, G(z)])).float().split(m)
+        d_cost = self.config.loss.d_cost_scale * loss.d_cost(d_real, d_fake)
+        g_cost = loss.g_cost(d_fake)
+        d_params, g_params = list(D.parameters()), list(G.parameters())
+        d_grads = torch.autograd.grad(d_cost, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(g_cost, g_params)
+        for p, g in zip(d_params + g_params, d_grads + g_grads, strict=True):
+            p.grad = g
+        self.opt_d.step()
+        self.opt_g.step()
+        self.sched_d.after_update()
+        self.sched_g.after_update()
+        self._accumulate(d_cost, g_cost, d_real, d_fake)
+
+    # ------------------------------------------------------------------ the run
+
+    def fit(self) -> Path:
+        """Train until train.epochs (or train.max_steps) is reached; returns the run folder."""
+        tc = self.config.train
+        iteration = (
+            self.alternating_iteration
+            if tc.schedule == "alternating"
+            else self.simultaneous_iteration
+        )
+        self._write_status("running")
+        self._print(
+            f"gannet: training {self.config.data.name} ({self.x_train.shape[0]} examples, "
+            f"{tc.schedule}, k={tc.k}, batch {self.m}) on {self.device}; run: {self.run_dir}"
+        )
+        self._reset_interval()
+        session_start = time.perf_counter()
+        elapsed_before = self.elapsed
+        with self._signals(), self._progress():
+            while not self._done():
+                if self.iteration_in_epoch == 0 or self._perm is None:
+                    self._start_epoch()
+                iteration()
+                self.step += 1
+                self.iteration_in_epoch += 1
+                self.elapsed = elapsed_before + time.perf_counter() - session_start
+                if self.step % tc.log_every == 0:
+                    self._log()
+                if self.iteration_in_epoch == self.iterations_per_epoch:
+                    self._end_epoch()
+                elif self.step % tc.checkpoint_every == 0:
+                    self.save_checkpoint()
+                if self._stop_requested:
+                    self.save_checkpoint()
+                    self._write_status("interrupted")
+                    self._print(
+                        f"gannet: interrupted at step {self.step}; checkpoint saved. "
+                        f"Resume with: gannet train --resume {self.run_dir}"
+                    )
+                    return self.run_dir
+        if self._acc_n:
+            self._log()
+        if self.iteration_in_epoch != 0:  # stopped mid-epoch by max_steps
+            self.save_checkpoint()
+        self._write_status("finished")
+        plot_curves(self.metrics.read(), self.run_dir / "curves.png")
+        self._print(f"gannet: finished at epoch {self.epoch - 1}, step {self.step}: {self.run_dir}")
+        return self.run_dir
+
+    def _done(self) -> bool:
+        tc = self.config.train
+        if tc.max_steps and self.step >= tc.max_steps:
+            return True
+        return self.epoch > tc.epochs
+
+    def _start_epoch(self) -> None:
+        self._perm = epoch_permutation(
+            self.x_train.shape[0], self.config.train.seed, self.epoch, self.device
+        )
+        self.sched_d.start_epoch(self.epoch)
+        self.sched_g.start_epoch(self.epoch)
+
+    def _end_epoch(self) -> None:
+        self.save_samples(self.run_dir / "samples" / f"epoch-{self.epoch:04d}.png")
+        every = self.config.train.snapshot_every
+        if every and self.epoch % every == 0:
+            self.save_snapshot()
+        self.epoch += 1
+        self.iteration_in_epoch = 0
+        self.save_checkpoint()
+        plot_curves(self.metrics.read(), self.run_dir / "curves.png")
+
+    # ------------------------------------------------------------------ pieces
+
+    def noise(self, n: int) -> Tensor:
+        mc = self.config.model
+        return sample_noise(n, mc.z_dim, mc.noise, self.device)
+
+    def batch(self, index: int) -> Tensor:
+        """The index-th minibatch of this epoch's shuffled order (one gather, no Python loop)."""
+        assert self._perm is not None
+        idx = self._perm[index * self.m : (index + 1) * self.m]
+        return self.x_train.index_select(0, idx)
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.config.train.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def save_samples(self, path: Path) -> None:
+        self.G.eval()
+        with torch.no_grad():
+            samples = self.G(self.fixed_z).float()
+        self.G.train()
+        save_samples(samples, path)
+
+    def _accumulate(self, d_cost: Tensor, g_cost: Tensor, d_real: Tensor, d_fake: Tensor) -> None:
+        with torch.no_grad():
+            row = torch.stack(
+                [
+                    d_cost.detach(),
+                    g_cost.detach(),
+                    game_value(d_real, d_fake),
+                    torch.sigmoid(d_real).mean(),
+                    torch.sigmoid(d_fake).mean(),
+                ]
+            )
+            self._acc += row.double().cpu()
+        self._acc_n += 1
+        per_iteration = self.config.train.k if self.config.train.schedule == "alternating" else 1
+        self._interval_images += self.m * per_iteration
+
+    def _reset_interval(self) -> None:
+        self._acc.zero_()
+        self._acc_n = 0
+        self._interval_images = 0
+        self._interval_start = time.perf_counter()
+
+    def _log(self) -> None:
+        if not self._acc_n:
+            return
+        means = (self._acc / self._acc_n).tolist()
+        seconds = max(time.perf_counter() - self._interval_start, 1e-9)
+        record: dict[str, Any] = {
+            "epoch": self.epoch,
+            "step": self.step,
+            **dict(zip(_ACCUMULATED, means, strict=True)),
+            "grad_norm_g": _grad_norm(self.G),
+            "grad_norm_d": _grad_norm(self.D),
+            "lr": self.sched_g.lr,
+            "momentum": self.sched_g.momentum,
+            "images_per_s": self._interval_images / seconds,
+            "wall_time": self.elapsed,
+        }
+        if not all(math.isfinite(v) for v in means):
+            self.metrics.append(record)
+            self._write_status("diverged")
+            raise GannetError(
+                f"training diverged at step {self.step} (a loss is NaN or Inf); the last good "
+                f"checkpoint is kept in {self.run_dir}; lower optim.lr or change the loss"
+            )
+        self.metrics.append(record)
+        self._health(record)
+        self._report(record)
+        self._reset_interval()
+
+    def _health(self, record: dict[str, Any]) -> None:
+        """Warn once when D(G(z)) stays near 0 (the saturating-gradient regime)."""
+        self._low_d_fake_intervals = self._low_d_fake_intervals + 1 if record["d_fake"] < 0.01 else 0
+        if self._low_d_fake_intervals >= 10 and "saturated" not in self._warned:
+            self._warned.add("saturated")
+            self._print(
+                f"gannet: warning: mean D(G(z)) has stayed below 0.01 for "
+                f"{self._low_d_fake_intervals} logging intervals (step {self.step}): D rejects "
+                "every sample and G's gradient may vanish; consider loss.name='non-saturating'"
+            )
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue exactly (plain tensors and primitives only)."""
+        rng: dict[str, Any] = {
+            "torch": torch.get_rng_state(),
+            "python": _python_rng_state(),
+            "numpy": _numpy_rng_state(),
+        }
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "config": self.config.to_dict(),
+            "gannet_version": gannet.__version__,
+            "sample_shape": list(self.data.sample_shape),
+            "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "epochs_completed": self.epoch - 1,
+            "iteration_in_epoch": self.iteration_in_epoch,
+            "elapsed": self.elapsed,
+            "rng": rng,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        if list(state.get("sample_shape", [])) != list(self.data.sample_shape):
+            raise GannetError(
+                f"the checkpoint was trained on samples of shape {state.get('sample_shape')}, "
+                f"but the data now has shape {list(self.data.sample_shape)}"
+            )
+        try:
+            self.G.load_state_dict(state["generator"])
+            self.D.load_state_dict(state["discriminator"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+            self.step = int(state["step"])
+            self.epoch = int(state["epoch"])
+            self.iteration_in_epoch = int(state["iteration_in_epoch"])
+            self.elapsed = float(state.get("elapsed", 0.0))
+            rng = state["rng"]
+            torch.set_rng_state(rng["torch"].cpu())
+            random.setstate(_to_python_rng_state(rng["python"]))
+            np.random.set_state(_to_numpy_rng_state(rng["numpy"]))
+            if "cuda" in rng and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all([s.cpu() for s in rng["cuda"]])
+        except (KeyError, RuntimeError, ValueError, TypeError) as e:
+            raise GannetError(f"the checkpoint does not match this run ({e})") from None
+
+    def save_checkpoint(self) -> None:
+        save_checkpoint(self.run_dir / CHECKPOINT, self.state())
+        self._write_status("running")
+
+    def save_snapshot(self) -> None:
+        """Weights only, kept along the way for evaluation at several epochs."""
+        state = self.state()
+        keep = {k: state[k] for k in ("config", "sample_shape", "generator", "discriminator")}
+        keep.update(step=self.step, epochs_completed=self.epoch)
+        save_checkpoint(self.run_dir / "snapshots" / f"epoch-{self.epoch:04d}.pt", keep)
+
+    def _write_status(self, status: str) -> None:
+        previous = read_status(self.run_dir) if (self.run_dir / "run.json").is_file() else {}
+        write_status(
+            self.run_dir,
+            {
+                "status": status,
+                "created": previous.get("created", _now()),
+                "updated": _now(),
+                "gannet_version": gannet.__version__,
+                "torch_version": torch.__version__,
+                "device": str(self.device),
+                "data_source": self.data.source,
+                "train_examples": int(self.x_train.shape[0]),
+                "step": self.step,
+                "epoch": self.epoch - (1 if self.iteration_in_epoch == 0 else 0),
+                "iterations_per_epoch": self.iterations_per_epoch,
+                "elapsed_seconds": round(self.elapsed, 3),
+            },
+        )
+
+    # ------------------------------------------------------------------ output
+
+    def _progress(self) -> contextlib.AbstractContextManager[Any]:
+        mode = self.config.train.progress
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "lines"
+        self._mode = mode
+        if mode != "bar":
+            return contextlib.nullcontext()
+        from tqdm import tqdm
+
+        total = self.config.train.epochs * self.iterations_per_epoch
+        if self.config.train.max_steps:
+            total = min(total, self.config.train.max_steps)
+        self._bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True)
+        return _closing(self)
+
+    def _report(self, r: dict[str, Any]) -> None:
+        if self._mode == "bar" and self._bar is not None:
+            self._bar.n = self.step
+            self._bar.set_postfix_str(
+                f"ep {r['epoch']} D {r['d_loss']:.3f} G {r['g_loss']:.3f} "
+                f"D(x) {r['d_real']:.2f} D(G(z)) {r['d_fake']:.2f} {r['images_per_s']:.0f} img/s"
+            )
+        elif self._mode == "lines":
+            print(
+                f"epoch {r['epoch']:4d} step {r['step']:7d} | D {r['d_loss']:.4f} "
+                f"G {r['g_loss']:.4f} V {r['value']:.4f} | D(x) {r['d_real']:.3f} "
+                f"D(G(z)) {r['d_fake']:.3f} | {r['images_per_s']:.0f} img/s",
+                flush=True,
+            )
+
+    def _print(self, message: str) -> None:
+        if self.config.train.progress == "none":
+            return
+        if self._bar is not None:
+            self._bar.write(message)
+        else:
+            print(message, flush=True)
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        """SIGINT/SIGTERM finish the current iteration, checkpoint, and return."""
+
+        def request_stop(signum: int, frame: Any) -> None:
+            self._stop_requested = True
+
+        previous = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, request_stop)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _closing(trainer: Trainer) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if trainer._bar is not None:
+            trainer._bar.n = trainer.step
+            trainer._bar.close()
+            trainer._bar = None
+
+
+def _validate(config: Config) -> None:
+    tc = config.train
+    checks = [
+        (tc.k >= 1, "train.k must be at least 1"),
+        (tc.batch_size >= 1, "train.batch_size must be at least 1"),
+        (tc.epochs >= 1, "train.epochs must be at least 1"),
+        (tc.max_steps >= 0, "train.max_steps must be 0 (no limit) or positive"),
+        (tc.log_every >= 1, "train.log_every must be at least 1"),
+        (tc.checkpoint_every >= 1, "train.checkpoint_every must be at least 1"),
+        (config.model.z_dim >= 1, "model.z_dim must be at least 1"),
+        (config.optim.lr > 0, "optim.lr must be positive"),
+        (0 < config.model.d_input_keep <= 1, "model.d_input_keep must be in (0, 1]"),
+        (0 < config.model.d_hidden_keep <= 1, "model.d_hidden_keep must be in (0, 1]"),
+        (len(config.optim.betas) == 2, "optim.betas must be two numbers"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise GannetError(message)
+
+
+def epoch_permutation(n: int, seed: int, epoch: int, device: torch.device) -> Tensor:
+    """The shuffled order of epoch ``epoch``: a pure function of (seed, epoch), so it
+    needs no saved state for resume."""
+    gen = torch.Generator(device="cpu").manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=gen).to(device)
+
+
+def _grad_norm(module: nn.Module) -> float:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return 0.0
+    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+
+
+def _python_rng_state() -> list[Any]:
+    version, internal, gauss = random.getstate()
+    return [version, list(internal), gauss]
+
+
+def _to_python_rng_state(state: list[Any]) -> tuple[Any, ...]:
+    return (state[0], tuple(state[1]), state[2])
+
+
+def _numpy_rng_state() -> dict[str, Any]:
+    kind, keys, pos, has_gauss, cached = np.random.get_state()  # type: ignore[misc]
+    return {
+        "kind": kind,
+        "keys": torch.from_numpy(keys.astype(np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "cached": float(cached),
+    }
+
+
+def _to_numpy_rng_state(s: dict[str, Any]) -> tuple[Any, ...]:
+    keys = s["keys"].numpy().astype(np.uint32)
+    return (s["kind"], keys, s["pos"], s["has_gauss"], s["cached"])
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
