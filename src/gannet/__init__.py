@@ -1,20 +1,20 @@
 """gannet: Generative Adversarial Nets (Goodfellow et al., 2014), reproduced and extended.
 
-    import gannet
-    run = gannet.train("configs/mnist-paper.toml", out="runs/demo")
-    run = gannet.load_run("runs/demo")
-    images = run.sample(64)
+import gannet
+run = gannet.train("configs/mnist-paper.toml", out="runs/demo")
+run = gannet.load_run("runs/demo")
+images = run.sample(64)
 """
 
 __version__ = "0.1.0"
 
-from gannet.api import load_run, resume, train  # noqa: E402
-from gannet.config import Config  # noqa: E402
-from gannet.data import DATASETS  # noqa: E402
-from gannet.errors import GannetError  # noqa: E402
-from gannet.losses import LOSSES  # noqa: E402
-from gannet.models import MODELS  # noqa: E402
-from gannet.run import Run  # noqa: E402
+from gannet.api import load_run, resume, train
+from gannet.config import Config
+from gannet.data import DATASETS
+from gannet.errors import GannetError
+from gannet.losses import LOSSES
+from gannet.models import MODELS
+from gannet.run import Run
 
 __all__ = [
     "DATASETS",

@@ -14,7 +14,7 @@ from pathlib import Path
 from gannet.errors import GannetError
 
 Handler = Callable[[argparse.Namespace], int]
-COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}  # type: ignore[type-arg]
+COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
 
 
 def command(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -31,7 +31,7 @@ def command(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
 
 
 @command("train")
-def _train_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train a GAN from a TOML config, or resume a run",
@@ -78,7 +78,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 @command("sample")
-def _sample_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _sample_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sample",
         help="draw samples from a run's generator",
@@ -120,7 +120,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 @command("info")
-def _info_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _info_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "info", help="describe a run", description="Status, config and last metrics of a run."
     )
@@ -140,24 +140,38 @@ def _info(args: argparse.Namespace) -> int:
     last = metrics[-1] if metrics else {}
     evals = {p.stem: json.loads(p.read_text()) for p in sorted((run_dir / "eval").glob("*.json"))}
     if args.json:
-        print(json.dumps({"status": status, "config": config.to_dict(), "last_metrics": last,
-                          "eval": evals}, indent=2))
+        print(
+            json.dumps(
+                {"status": status, "config": config.to_dict(), "last_metrics": last, "eval": evals},
+                indent=2,
+            )
+        )
         return 0
     c = config
     print(f"run          {run_dir}")
     print(f"status       {status.get('status')} (updated {status.get('updated')})")
-    print(f"progress     epoch {status.get('epoch')}, step {status.get('step')}, "
-          f"{status.get('elapsed_seconds', 0):.0f} s of training on {status.get('device')}")
-    print(f"data         {c.data.name} ({status.get('train_examples')} examples from "
-          f"{status.get('data_source')})")
-    print(f"models       G {c.model.generator}, D {c.model.discriminator}, z {c.model.z_dim} "
-          f"{c.model.noise}")
-    print(f"training     {c.train.schedule}, k={c.train.k}, batch {c.train.batch_size}, loss "
-          f"{c.loss.name}, {c.optim.name} lr {c.optim.lr}, seed {c.train.seed}")
+    print(
+        f"progress     epoch {status.get('epoch')}, step {status.get('step')}, "
+        f"{status.get('elapsed_seconds', 0):.0f} s of training on {status.get('device')}"
+    )
+    print(
+        f"data         {c.data.name} ({status.get('train_examples')} examples from "
+        f"{status.get('data_source')})"
+    )
+    print(
+        f"models       G {c.model.generator}, D {c.model.discriminator}, z {c.model.z_dim} "
+        f"{c.model.noise}"
+    )
+    print(
+        f"training     {c.train.schedule}, k={c.train.k}, batch {c.train.batch_size}, loss "
+        f"{c.loss.name}, {c.optim.name} lr {c.optim.lr}, seed {c.train.seed}"
+    )
     if last:
-        print(f"last metrics D {last['d_loss']:.4f}  G {last['g_loss']:.4f}  V {last['value']:.4f}"
-              f"  D(x) {last['d_real']:.3f}  D(G(z)) {last['d_fake']:.3f}  "
-              f"{last['images_per_s']:.0f} img/s")
+        print(
+            f"last metrics D {last['d_loss']:.4f}  G {last['g_loss']:.4f}  V {last['value']:.4f}"
+            f"  D(x) {last['d_real']:.3f}  D(G(z)) {last['d_fake']:.3f}  "
+            f"{last['images_per_s']:.0f} img/s"
+        )
     for name, result in evals.items():
         summary = ", ".join(f"{k}={v}" for k, v in result.items() if isinstance(v, int | float))
         print(f"eval {name:8s}{summary}")
@@ -168,7 +182,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 @command("datasets")
-def _datasets_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _datasets_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "datasets",
         help="list datasets and where they are found locally",

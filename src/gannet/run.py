@@ -1,13 +1,13 @@
 """Run directories: a run explains itself without its command line.
 
-    RUN/config.toml          the resolved config
-    RUN/run.json             status, versions, device, data source, progress
-    RUN/metrics.jsonl        one JSON line per logging interval
-    RUN/samples/epoch-NNNN.png   samples from one fixed noise batch, after every epoch
-    RUN/curves.png           the training curves
-    RUN/checkpoint.pt        the latest full checkpoint (exact resume)
-    RUN/snapshots/epoch-NNNN.pt  G and D weights kept along the way (for evaluation)
-    RUN/eval/                evaluation results
+RUN/config.toml          the resolved config
+RUN/run.json             status, versions, device, data source, progress
+RUN/metrics.jsonl        one JSON line per logging interval
+RUN/samples/epoch-NNNN.png   samples from one fixed noise batch, after every epoch
+RUN/curves.png           the training curves
+RUN/checkpoint.pt        the latest full checkpoint (exact resume)
+RUN/snapshots/epoch-NNNN.pt  G and D weights kept along the way (for evaluation)
+RUN/eval/                evaluation results
 """
 
 from __future__ import annotations
@@ -97,7 +97,9 @@ def read_status(run_dir: Path) -> dict[str, Any]:
     try:
         status: dict[str, Any] = json.loads((run_dir / STATUS).read_text())
     except (OSError, json.JSONDecodeError) as e:
-        raise GannetError(f"{str(run_dir / STATUS)!r} is unreadable ({e}); is this a run?") from None
+        raise GannetError(
+            f"{str(run_dir / STATUS)!r} is unreadable ({e}); is this a run?"
+        ) from None
     return status
 
 
@@ -134,9 +136,7 @@ class Run:
         return torch.cat(out)
 
 
-def load_run(
-    path: str | Path, checkpoint: str | Path | None = None, device: str = "cpu"
-) -> Run:
+def load_run(path: str | Path, checkpoint: str | Path | None = None, device: str = "cpu") -> Run:
     """Load a run's config, generator, discriminator and metrics (from its latest checkpoint
     unless ``checkpoint`` names another, e.g. a snapshot)."""
     from gannet.models import build_discriminator, build_generator

@@ -385,7 +385,9 @@ class Trainer:
 
     def _health(self, record: dict[str, Any]) -> None:
         """Warn once when D(G(z)) stays near 0 (the saturating-gradient regime)."""
-        self._low_d_fake_intervals = self._low_d_fake_intervals + 1 if record["d_fake"] < 0.01 else 0
+        self._low_d_fake_intervals = (
+            self._low_d_fake_intervals + 1 if record["d_fake"] < 0.01 else 0
+        )
         if self._low_d_fake_intervals >= 10 and "saturated" not in self._warned:
             self._warned.add("saturated")
             self._print(
@@ -591,7 +593,8 @@ def _to_python_rng_state(state: list[Any]) -> tuple[Any, ...]:
 
 
 def _numpy_rng_state() -> dict[str, Any]:
-    kind, keys, pos, has_gauss, cached = np.random.get_state()  # type: ignore[misc]
+    state: Any = np.random.get_state()
+    kind, keys, pos, has_gauss, cached = state
     return {
         "kind": kind,
         "keys": torch.from_numpy(keys.astype(np.int64)),

@@ -43,6 +43,7 @@ class PaperGenerator(nn.Module):
             _init_uniform(linear, irange)
             layers += [linear, nn.ReLU()]
             width = h
+        self.hidden = nn.Sequential(*layers)
         self.output = nn.Linear(width, out)
         _init_uniform(self.output, irange)
         if data_mean is not None:
@@ -50,7 +51,6 @@ class PaperGenerator(nn.Module):
             p = data_mean.reshape(-1).double().clamp(1e-6, 1 - 1e-6)
             with torch.no_grad():
                 self.output.bias.copy_(torch.log(p / (1 - p)).float())
-        self.hidden = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = torch.sigmoid(self.output(self.hidden(z)))

@@ -11,7 +11,6 @@ import math
 import torch
 from torch import nn
 
-from gannet.config import ModelConfig
 from gannet.models.base import MODELS, ModelEntry
 
 
