@@ -1,0 +1,205 @@
+"""The trainer end to end: real MNIST, both schedules, and the run directory it writes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+import gannet
+from gannet.config import Config
+from gannet.data import Dataset
+from gannet.errors import GannetError
+from gannet.trainer import Trainer, epoch_permutation
+
+
+def small(overrides: list[str] | None = None) -> Config:
+    """The paper's model, narrowed so a run takes a second or two."""
+    return Config().with_overrides(
+        [
+            "model.g_hidden=[64, 64]",
+            "model.d_hidden=[32, 32]",
+            "train.batch_size=50",
+            "train.epochs=2",
+            "train.log_every=2",
+            "train.progress='none'",
+            "train.n_fixed_samples=16",
+            *(overrides or []),
+        ]
+    )
+
+
+def test_integration_mnist_subset(mnist_path, tmp_path):
+    """A few hundred steps of the paper's MNIST GAN on 2,000 real images."""
+    config = Config().with_overrides(
+        [
+            f"data.data_dir={json.dumps(str(mnist_path))}",
+            "data.subset=2000",
+            "train.epochs=15",
+            "train.log_every=20",
+            "train.progress='none'",
+            "train.snapshot_every=5",
+        ]
+    )
+    run = gannet.train(config, out=tmp_path / "run")
+    assert (run.step, run.epoch) == (300, 15)
+    metrics = run.metrics
+    assert len(metrics) == 15
+    keys = {
+        "epoch",
+        "step",
+        "d_loss",
+        "g_loss",
+        "value",
+        "d_real",
+        "d_fake",
+        "grad_norm_g",
+        "grad_norm_d",
+        "lr",
+        "momentum",
+        "images_per_s",
+        "wall_time",
+    }
+    assert keys <= set(metrics[0])
+    # The losses move away from the start (D learns to tell real from fake).
+    first, last = metrics[0], metrics[-1]
+    assert abs(last["d_loss"] - first["d_loss"]) > 0.05
+    assert last["d_real"] > last["d_fake"]
+    assert all(math.isfinite(m["g_loss"]) for m in metrics)
+    assert metrics[-1]["lr"] < 0.1
+    # Samples, curves and checkpoints.
+    for epoch in (1, 15):
+        assert (run.path / "samples" / f"epoch-{epoch:04d}.png").stat().st_size > 1000
+    assert (run.path / "curves.png").is_file()
+    assert (run.path / "checkpoint.pt").is_file()
+    assert sorted(p.name for p in (run.path / "snapshots").iterdir()) == [
+        "epoch-0005.pt",
+        "epoch-0010.pt",
+        "epoch-0015.pt",
+    ]
+    samples = run.sample(8)
+    assert samples.shape == (8, 1, 28, 28) and samples.min() >= 0 and samples.max() <= 1
+    status = json.loads((run.path / "run.json").read_text())
+    assert status["status"] == "finished" and status["train_examples"] == 2000
+    assert str(mnist_path) in status["data_source"]
+
+
+@pytest.mark.parametrize("schedule", ["alternating", "simultaneous"])
+def test_same_seed_same_weights(tiny_images, tmp_path, schedule):
+    config = small([f"train.schedule='{schedule}'"])
+    a = gannet.train(config, out=tmp_path / "a", dataset=tiny_images)
+    b = gannet.train(config, out=tmp_path / "b", dataset=tiny_images)
+    for pa, pb in zip(a.generator.parameters(), b.generator.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    c = gannet.train(small(["train.seed=1"]), out=tmp_path / "c", dataset=tiny_images)
+    assert not torch.equal(next(a.generator.parameters()), next(c.generator.parameters()))
+
+
+def test_k_discriminator_steps_per_generator_step(tiny_images, tmp_path):
+    config = small(["train.k=3", "train.epochs=1"])
+    trainer = Trainer.create(config, tmp_path / "run", tiny_images)
+    calls = {"d": 0, "g": 0}
+    d_step, g_step = trainer.opt_d.step, trainer.opt_g.step
+
+    def count_d(*a, **k):
+        calls["d"] += 1
+        return d_step(*a, **k)
+
+    def count_g(*a, **k):
+        calls["g"] += 1
+        return g_step(*a, **k)
+
+    trainer.opt_d.step, trainer.opt_g.step = count_d, count_g
+    trainer.fit()
+    # 400 examples / 50 per batch = 8 batches; k = 3 -> 2 iterations per epoch.
+    assert calls == {"d": 6, "g": 2}
+
+
+def test_simultaneous_uses_old_parameters_for_both_gradients(tiny_images, tmp_path):
+    """Both gradients equal those computed at the parameters before the update."""
+    config = small(["train.schedule='simultaneous'", "train.epochs=1"])
+    trainer = Trainer.create(config, tmp_path / "run", tiny_images)
+    trainer._start_epoch()
+    g0 = [p.detach().clone() for p in trainer.G.parameters()]
+    d0 = [p.detach().clone() for p in trainer.D.parameters()]
+    rng = torch.get_rng_state()
+    trainer.simultaneous_iteration()
+    g_grads = [p.grad.clone() for p in trainer.G.parameters()]
+    # Recompute at the old parameters with the same randomness.
+    with torch.no_grad():
+        for p, v in zip(trainer.G.parameters(), g0, strict=True):
+            p.copy_(v)
+        for p, v in zip(trainer.D.parameters(), d0, strict=True):
+            p.copy_(v)
+    torch.set_rng_state(rng)
+    z = trainer.noise(trainer.m)
+    x = trainer.batch(0)
+    d_real, d_fake = trainer.D(torch.cat([x, trainer.G(z)])).split(trainer.m)
+    g_cost = trainer.loss.g_cost(d_fake)
+    expected = torch.autograd.grad(g_cost, list(trainer.G.parameters()))
+    for got, want in zip(g_grads, expected, strict=True):
+        assert torch.allclose(got, want, atol=1e-7)
+
+
+def test_epoch_permutation_is_a_pure_function():
+    a = epoch_permutation(100, 3, 5, torch.device("cpu"))
+    assert torch.equal(a, epoch_permutation(100, 3, 5, torch.device("cpu")))
+    assert not torch.equal(a, epoch_permutation(100, 3, 6, torch.device("cpu")))
+    assert torch.equal(a.sort().values, torch.arange(100))
+
+
+def test_max_steps_stops_mid_epoch(tiny_images, tmp_path):
+    run = gannet.train(small(["train.max_steps=3"]), out=tmp_path / "r", dataset=tiny_images)
+    assert run.step == 3 and run.epoch == 0
+
+
+def test_non_finite_loss_stops_with_last_good_checkpoint(tiny_images, tmp_path):
+    config = small(["train.epochs=3", "train.checkpoint_every=1000"])
+    trainer = Trainer.create(config, tmp_path / "run", tiny_images)
+    original = trainer.loss.g_cost
+
+    def poisoned(d_fake):
+        cost = original(d_fake)
+        return cost * float("nan") if trainer.epoch >= 2 else cost
+
+    object.__setattr__(trainer.loss, "g_cost", poisoned)
+    with pytest.raises(GannetError, match="diverged"):
+        trainer.fit()
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 2  # the checkpoint written at the end of epoch 1
+    assert all(torch.isfinite(v).all() for v in state["generator"].values())
+
+
+def test_refuses_to_overwrite_a_run(tiny_images, tmp_path):
+    gannet.train(small(["train.max_steps=1"]), out=tmp_path / "r", dataset=tiny_images)
+    with pytest.raises(GannetError, match="already exists"):
+        gannet.train(small(), out=tmp_path / "r", dataset=tiny_images)
+
+
+def test_impossible_batch_size(tiny_images, tmp_path):
+    with pytest.raises(GannetError, match="too few"):
+        gannet.train(small(["train.batch_size=1000"]), out=tmp_path / "r", dataset=tiny_images)
+
+
+def test_vector_data_trains(tmp_path):
+    x = torch.randn(500, 2) * 0.1 + 1.0
+    config = small(
+        [
+            "model.generator='mlp-g'",
+            "model.discriminator='mlp-d'",
+            "model.z_dim=2",
+            "optim.name='adam'",
+            "optim.lr=1e-3",
+        ]
+    )
+    run = gannet.train(config, out=tmp_path / "r", dataset=Dataset("toy", x))
+    assert run.sample(5).shape == (5, 2)
+    assert (run.path / "samples" / "epoch-0002.png").is_file()
+
+
+def test_bf16_precision_runs(tiny_images, tmp_path):
+    run = gannet.train(small(["train.precision='bf16'"]), out=tmp_path / "r", dataset=tiny_images)
+    assert all(p.dtype == torch.float32 for p in run.generator.parameters())
+    assert all(math.isfinite(m["d_loss"]) for m in run.metrics)
