@@ -173,10 +173,9 @@ class Trainer:
         config = Config.load(run_dir / CONFIG, overrides)
         trainer = cls(config, run_dir, dataset)
         ckpt = run_dir / CHECKPOINT
+        # Killed before its first checkpoint: the fresh trainer is exactly the start state.
         if ckpt.is_file():
             trainer.load_state(load_checkpoint(ckpt, map_location=trainer.device))
-        else:  # killed before its first checkpoint: start over, same seed, same result
-            torch.manual_seed(config.train.seed)
         trainer.metrics.truncate_after(trainer.step)
         if overrides:
             config.save(run_dir / CONFIG)
