@@ -257,5 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # run as `python -m gannet.cli`: use the importable module's
+    from gannet.cli import main as _main  # registry, which the command modules fill
+
+    sys.exit(_main())

@@ -1,0 +1,234 @@
+"""The command line: every command works, and every kind of bad input gets one clear line,
+exit code 2 and no traceback, leaving what was written before untouched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import gannet
+from gannet.cli import main
+from gannet.config import Config
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gannet", *args], capture_output=True, text=True)
+
+
+def one_clear_line(proc: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("gannet: error: ") and fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def mnist_run(tmp_path_factory, request):
+    """A tiny real run on 500 MNIST images, trained once for the module."""
+    from tests.conftest import mnist_dir
+
+    path = mnist_dir()
+    if path is None:
+        pytest.skip("MNIST files not found")
+    out = tmp_path_factory.mktemp("cli") / "run"
+    config = Config().with_overrides(
+        [
+            f"data.data_dir={json.dumps(str(path))}",
+            "data.subset=500",
+            "model.g_hidden=[64]",
+            "model.d_hidden=[32]",
+            "train.epochs=1",
+            "train.progress='none'",
+        ]
+    )
+    gannet.train(config, out=out)
+    return out, path
+
+
+def test_help_for_every_command():
+    for args in (
+        ["--help"],
+        ["train", "--help"],
+        ["sample", "--help"],
+        ["info", "--help"],
+        ["datasets", "--help"],
+        ["eval", "parzen", "--help"],
+    ):
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 0
+
+
+def test_train_sample_info_eval(mnist_run, tmp_path, capsys):
+    run, data_dir = mnist_run
+    assert main(["info", str(run)]) == 0
+    assert "mnist (500 examples" in capsys.readouterr().out
+    assert main(["sample", str(run), "--n", "10", "--out", str(tmp_path / "s.npz")]) == 0
+    samples = np.load(tmp_path / "s.npz")["samples"]
+    assert samples.shape == (10, 1, 28, 28) and samples.min() >= 0 and samples.max() <= 1
+    assert main(["sample", str(run), "--n", "9", "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").stat().st_size > 500
+    assert (
+        main(
+            [
+                "eval",
+                "parzen",
+                str(run),
+                "--samples",
+                "300",
+                "--validation",
+                "100",
+                "--sigmas",
+                "0.2",
+                "0.3",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "Parzen log-likelihood" in out
+    result = json.loads((run / "eval" / "parzen.json").read_text())
+    assert result["n_samples"] == 300 and result["n_validation"] == 100
+    assert result["n_test"] == 10000 and result["sigma"] in (0.2, 0.3)
+    # The same protocol on an array of samples.
+    assert (
+        main(
+            [
+                "eval",
+                "parzen",
+                "--samples-file",
+                str(tmp_path / "s.npz"),
+                "--data",
+                "mnist",
+                "--data-dir",
+                str(data_dir),
+                "--validation",
+                "50",
+                "--out",
+                str(tmp_path / "p.json"),
+            ]
+        )
+        == 0
+    )
+    assert json.loads((tmp_path / "p.json").read_text())["n_samples"] == 10
+
+
+def test_datasets_lists_where_data_is(mnist_run, capsys):
+    _, data_dir = mnist_run
+    assert main(["datasets", "--data-dir", str(data_dir)]) == 0
+    lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()}
+    assert str(data_dir) in lines["mnist"]
+    assert "synthetic" in lines["mixture-2d"]
+
+
+def test_bad_config_key_and_type(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[train]\nepoch = 3\n")
+    one_clear_line(
+        run_cli("train", str(cfg), "--out", str(tmp_path / "r")), "unknown config key 'train.epoch'"
+    )
+    cfg.write_text("[train]\nepochs = 'three'\n")
+    one_clear_line(run_cli("train", str(cfg)), "'train.epochs' must be an integer")
+    one_clear_line(
+        run_cli("train", "configs/mnist-paper.toml", "--set", "optim.lr=fast"),
+        "'optim.lr' must be a number",
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_dataset(tmp_path):
+    one_clear_line(
+        run_cli(
+            "train",
+            "configs/mnist-paper.toml",
+            "--data-dir",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "r"),
+        ),
+        "missing",
+    )
+
+
+def test_corrupt_dataset(tmp_path, mnist_path):
+    for f in mnist_path.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    target = tmp_path / "train-labels-idx1-ubyte.gz"
+    data = bytearray(target.read_bytes())
+    data[100] ^= 0xFF
+    target.write_bytes(bytes(data))
+    one_clear_line(
+        run_cli("train", "configs/mnist-paper.toml", "--data-dir", str(tmp_path)),
+        "train-labels-idx1-ubyte.gz",
+    )
+
+
+def test_truncated_checkpoint_and_foreign_folder(mnist_run, tmp_path):
+    run, _ = mnist_run
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("config.toml", "run.json", "metrics.jsonl"):
+        (copy / name).write_bytes((run / name).read_bytes())
+    whole = (run / "checkpoint.pt").read_bytes()
+    (copy / "checkpoint.pt").write_bytes(whole[: len(whole) // 3])
+    one_clear_line(run_cli("sample", str(copy), "--out", str(tmp_path / "x.png")), "truncated")
+    one_clear_line(run_cli("train", "--resume", str(copy)), "truncated")
+    assert (copy / "checkpoint.pt").read_bytes() == whole[: len(whole) // 3]  # nothing lost
+    one_clear_line(run_cli("info", str(tmp_path)), "is not a gannet run directory")
+    one_clear_line(run_cli("eval", "parzen", str(tmp_path / "nope")), "does not exist")
+    foreign = tmp_path / "foreign.pt"
+    foreign.write_bytes(b"not a checkpoint at all")
+    one_clear_line(
+        run_cli("sample", str(run), "--checkpoint", str(foreign), "--out", str(tmp_path / "y.png")),
+        "corrupt",
+    )
+
+
+def test_existing_run_is_not_overwritten(mnist_run):
+    run, _ = mnist_run
+    before = (run / "checkpoint.pt").read_bytes()
+    one_clear_line(
+        run_cli("train", "configs/mnist-paper.toml", "--out", str(run)), "already exists"
+    )
+    assert (run / "checkpoint.pt").read_bytes() == before
+
+
+def test_resume_refuses_changes_that_break_exactness(mnist_run):
+    run, _ = mnist_run
+    one_clear_line(
+        run_cli("train", "--resume", str(run), "--set", "optim.lr=0.5"),
+        "cannot change 'optim.lr' when resuming",
+    )
+
+
+def test_bad_sample_arguments(mnist_run, tmp_path):
+    run, _ = mnist_run
+    one_clear_line(run_cli("sample", str(run), "--out", str(tmp_path / "x.jpg")), ".png")
+    one_clear_line(
+        run_cli("sample", str(run), "--n", "0", "--out", str(tmp_path / "x.png")),
+        "--n must be at least 1",
+    )
+
+
+def test_impossible_shape(mnist_run, tmp_path):
+    _, data_dir = mnist_run
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, samples=np.zeros((5, 10), dtype=np.float32))
+    one_clear_line(
+        run_cli(
+            "eval",
+            "parzen",
+            "--samples-file",
+            str(bad),
+            "--data",
+            "mnist",
+            "--data-dir",
+            str(data_dir),
+        ),
+        "784",
+    )
