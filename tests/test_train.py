@@ -136,7 +136,7 @@ def test_simultaneous_uses_old_parameters_for_both_gradients(tiny_images, tmp_pa
     torch.set_rng_state(rng)
     z = trainer.noise(trainer.m)
     x = trainer.batch(0)
-    d_real, d_fake = trainer.D(torch.cat([x, trainer.G(z)])).split(trainer.m)
+    _, d_fake = trainer.D(torch.cat([x, trainer.G(z)])).split(trainer.m)
     g_cost = trainer.loss.g_cost(d_fake)
     expected = torch.autograd.grad(g_cost, list(trainer.G.parameters()))
     for got, want in zip(g_grads, expected, strict=True):

@@ -16,7 +16,7 @@ from gannet.io import atomic_write_bytes
 
 
 @command("eval")
-def _eval_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _eval_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate a run", description="Evaluate a trained run.")
     metrics = p.add_subparsers(dest="metric", metavar="METRIC")
     metrics.required = True
