@@ -1,0 +1,182 @@
+"""``gannet figure ...``: the paper's Figures 1-3 from gannet's own runs (see docs/figures.md).
+
+The drawing lives in :mod:`gannet.figures`; these handlers only check arguments, load the run
+and write files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from gannet.cli import command
+from gannet.errors import GannetError
+
+
+@command("figure")
+def _figure_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "figure",
+        help="draw the paper's figures (samples + nearest neighbours, interpolation, 1-D toy)",
+        description="Draw the figures of Goodfellow et al. (2014) from gannet runs: "
+        "'samples' (Figure 2), 'interpolate' (Figure 3), 'toy1d' (Figure 1).",
+    )
+    figures = p.add_subparsers(dest="figure", metavar="FIGURE")
+    figures.required = True
+
+    s = figures.add_parser(
+        "samples",
+        help="Figure 2: samples with each row's nearest training example",
+        description="A grid of generator samples, ROWS x (COLS - 1), then one outlined column "
+        "(yellow, as in the paper) holding, for the sample just left of it, its nearest "
+        "training example: exact Euclidean distance in pixel space over the run's whole "
+        "training set (the rows it was trained on). Shows whether G copies training images. "
+        "Image runs only.",
+    )
+    s.add_argument("run", help="run folder (from 'gannet train')")
+    s.add_argument("--out", required=True, metavar="FILE.png", help="PNG file to write")
+    s.add_argument("--n", type=int, default=5, metavar="ROWS", help="rows (default 5)")
+    s.add_argument(
+        "--cols",
+        type=int,
+        default=6,
+        help="columns including the neighbour column (default 6: 5 samples + 1 neighbour)",
+    )
+    s.add_argument("--seed", type=int, default=None, help="noise seed (default: from the run)")
+    s.add_argument("--checkpoint", help="a snapshot to use instead of the latest checkpoint")
+    s.add_argument("--data-dir", metavar="DIR", help="folder holding the run's dataset files")
+    s.add_argument(
+        "--batch",
+        type=int,
+        default=2048,
+        help="training rows per block of the distance computation (bounds memory; default 2048)",
+    )
+    s.set_defaults(handler=_samples)
+
+    i = figures.add_parser(
+        "interpolate",
+        help="Figure 3: images along paths between noise vectors",
+        description="Each row shows G(z) for STEPS points from one noise vector z0 to "
+        "another z1, both drawn from the run's prior: linear (the paper's Figure 3) or, "
+        "with --slerp, spherical. Slerp is meant for a Gaussian prior (model.noise = "
+        "'normal'), whose samples lie near a sphere the linear midpoint cuts inside; for "
+        "the uniform prior its points are clamped into the cube [-sqrt 3, sqrt 3]^d G was "
+        "trained on. Image runs only.",
+    )
+    i.add_argument("run", help="run folder (from 'gannet train')")
+    i.add_argument("--out", required=True, metavar="FILE.png", help="PNG file to write")
+    i.add_argument("--rows", type=int, default=8, help="pairs of noise vectors (default 8)")
+    i.add_argument("--steps", type=int, default=10, help="images per row, ends included (10)")
+    i.add_argument("--slerp", action="store_true", help="spherical instead of linear paths")
+    i.add_argument("--seed", type=int, default=None, help="noise seed (default: from the run)")
+    i.add_argument("--checkpoint", help="a snapshot to use instead of the latest checkpoint")
+    i.set_defaults(handler=_interpolate)
+
+    t = figures.add_parser(
+        "toy1d",
+        help="Figure 1: a 1-D GAN trained now, at four moments of its run",
+        description="Train a small GAN (uniform 1-D z, ReLU MLP G, LeakyReLU MLP D, "
+        "non-saturating loss, Adam, k = 2) on 1-D Gaussian data with gannet's own trainer, "
+        "and draw four real moments: (a) D partly accurate, (b) after D-only steps (D "
+        "approaching D* = p_data / (p_data + p_g)), (c) after G steps against that D, (d) "
+        "near equilibrium (p_g ~ p_data, D ~ 1/2). Data density black dotted, p_g green, D "
+        "blue dashed, arrows z -> x = G(z). About 20 s on 2 CPU cores.",
+    )
+    t.add_argument("--out", required=True, metavar="FILE.png", help="PNG file to write")
+    t.add_argument(
+        "--steps", type=int, default=None, help="generator steps to train (default 1200)"
+    )
+    t.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    t.add_argument(
+        "--animate",
+        metavar="FILE",
+        help="also write the whole run, one frame per recorded moment: FILE.gif (Pillow) "
+        "or FILE.mp4 (needs ffmpeg)",
+    )
+    t.add_argument(
+        "--run-dir",
+        metavar="DIR",
+        help="keep the training run in this new folder (default: a temporary folder)",
+    )
+    t.set_defaults(handler=_toy1d)
+
+
+def _png(path: str) -> Path:
+    out = Path(path)
+    if out.suffix.lower() != ".png":
+        raise GannetError(f"--out {path!r} must end in .png")
+    return out
+
+
+def _samples(args: argparse.Namespace) -> int:
+    from gannet.figures import image_shape, png_scale, samples_with_neighbours
+    from gannet.plotting import save_png
+    from gannet.run import load_run
+
+    out = _png(args.out)
+    if args.n < 1 or args.cols < 2:
+        raise GannetError("--n must be at least 1 and --cols at least 2 (samples + neighbour)")
+    if args.batch < 1:
+        raise GannetError("--batch must be at least 1")
+    run = load_run(args.run, checkpoint=args.checkpoint)
+    shape = image_shape(run)
+    picture = samples_with_neighbours(
+        run, args.n, args.cols, args.seed, data_dir=args.data_dir, batch=args.batch
+    )
+    save_png(picture, out, scale=png_scale(shape[-1]))
+    print(f"wrote {args.n} x {args.cols - 1} samples and their nearest neighbours to {out}")
+    return 0
+
+
+def _interpolate(args: argparse.Namespace) -> int:
+    from gannet.figures import image_shape, interpolation_grid, png_scale
+    from gannet.plotting import save_png
+    from gannet.run import load_run
+
+    out = _png(args.out)
+    if args.rows < 1 or args.steps < 2:
+        raise GannetError("--rows must be at least 1 and --steps at least 2 (the endpoints)")
+    run = load_run(args.run, checkpoint=args.checkpoint)
+    shape = image_shape(run)
+    if args.slerp and run.config.model.noise == "uniform":
+        print(
+            "note: slerp is meant for a Gaussian prior; this run's prior is uniform, so the "
+            "path is clamped into [-sqrt 3, sqrt 3]^d"
+        )
+    picture = interpolation_grid(run, args.rows, args.steps, args.slerp, args.seed)
+    save_png(picture, out, scale=png_scale(shape[-1]))
+    kind = "spherical" if args.slerp else "linear"
+    print(f"wrote {args.rows} {kind} interpolations of {args.steps} steps to {out}")
+    return 0
+
+
+def _toy1d(args: argparse.Namespace) -> int:
+    from gannet.figures import (
+        TOY1D_STEPS,
+        animate_toy1d,
+        check_animation_path,
+        draw_toy1d,
+        train_toy1d,
+    )
+
+    out = _png(args.out)
+    if args.animate:
+        check_animation_path(args.animate)  # fail before training, not after
+    if args.run_dir and Path(args.run_dir).exists() and any(Path(args.run_dir).iterdir()):
+        raise GannetError(f"--run-dir {args.run_dir!r} exists and is not empty; choose another")
+    started = time.perf_counter()
+    history = train_toy1d(args.steps or TOY1D_STEPS, args.seed, args.run_dir)
+    draw_toy1d(history, out)
+    end = history.frames[history.panels["d"]]
+    print(
+        f"wrote {out}: {end.step} generator steps in {history.seconds:.1f} s, "
+        f"final JSD(p_data || p_g) = {end.jsd:.4f} nats"
+    )
+    if args.animate:
+        frames = animate_toy1d(history, args.animate)
+        print(f"wrote {args.animate}: {frames} frames")
+    if history.run_dir is not None:
+        print(f"run directory: {history.run_dir}")
+    print(f"total {time.perf_counter() - started:.1f} s")
+    return 0
