@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/install-browser.sh   # Debian's Chromium for the playground's browser tests
 # shellcheck disable=SC1091
 . .venv/bin/activate
 # MNIST for the integration tests: ../shared/data/mnist beside the repo when present.

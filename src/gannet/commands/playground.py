@@ -1,0 +1,68 @@
+"""``gannet playground``: serve the interactive page on a local port."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any
+
+from gannet.cli import command
+from gannet.errors import GannetError
+
+
+@command("playground")
+def _playground_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "playground",
+        help="serve an interactive page of the GAN game",
+        description="Serve the gannet playground: the game of Goodfellow et al. (2014) between "
+        "two bell curves, computed analytically with gannet.theory, and a live view of gannet's "
+        "trainer on 1-D and 2-D toy data. Works offline. Stop with Ctrl-C.",
+    )
+    p.add_argument(
+        "--port", type=int, default=8765, help="port to listen on (default 8765; 0 = any free port)"
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only)",
+    )
+    p.add_argument("--open", action="store_true", help="also open the page in a web browser")
+    p.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    p.set_defaults(handler=_playground)
+
+
+def _playground(args: argparse.Namespace) -> int:
+    from gannet.playground import serve
+
+    if not 0 <= args.port <= 65535:
+        raise GannetError(f"--port must be between 0 and 65535, got {args.port}")
+    server = serve(args.host, args.port, verbose=args.verbose)
+    print(f"gannet playground: {server.url}", flush=True)
+    print("press Ctrl-C to stop", file=sys.stderr, flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    _sigterm_stops()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    print("gannet playground: stopped", flush=True)
+    return 0
+
+
+def _sigterm_stops() -> None:
+    """Let SIGTERM stop the server as cleanly as Ctrl-C (sessions' temporary folders removed)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)

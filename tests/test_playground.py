@@ -1,0 +1,522 @@
+"""``gannet playground``: the JSON API (plain HTTP), the CLI (Ctrl-C) and the page in a real
+headless Chromium (Playwright). Screenshots go to test-artifacts/playground/.
+
+Browser tests are marked ``browser`` and skipped (with the reason) when /usr/bin/chromium or
+the ``playwright`` package is missing; ``scripts/install-browser.sh`` installs Chromium.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import math
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from gannet import theory
+from gannet.cli import main as cli_main
+from gannet.playground import PlaygroundServer, analytic_step, serve
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts" / "playground"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STATIC = REPO / "src" / "gannet" / "playground" / "static"
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PlaygroundServer]:
+    """One playground server in a background thread for the whole module.
+
+    Live sessions build gannet Trainers, which seed the global RNGs and set torch's thread
+    count; both are put back afterwards so the rest of the test session is unaffected.
+    """
+    threads = torch.get_num_threads()
+    rng = (torch.get_rng_state(), random.getstate(), np.random.get_state())
+    srv = serve("127.0.0.1", 0)
+    srv.start()
+    yield srv
+    srv.close()
+    torch.set_num_threads(threads)
+    torch.set_rng_state(rng[0])
+    random.setstate(rng[1])
+    np.random.set_state(rng[2])
+
+
+def request(
+    srv: PlaygroundServer,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, JSON body, headers) of one request to the test server."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+    try:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        parsed = (
+            json.loads(payload)
+            if resp.getheader("Content-Type", "").startswith("application/json")
+            else {"text": payload.decode()}
+        )
+        return resp.status, parsed, dict(resp.getheaders())
+    finally:
+        conn.close()
+
+
+def get(srv: PlaygroundServer, path: str, **params: float) -> tuple[int, dict[str, Any]]:
+    query = ("?" + urllib.parse.urlencode(params)) if params else ""
+    status, body, _ = request(srv, "GET", path + query)
+    return status, body
+
+
+def post(srv: PlaygroundServer, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+    status, payload, _ = request(srv, "POST", path, body)
+    return status, payload
+
+
+# --------------------------------------------------------------------------- the analytic API
+
+
+def test_analytic_values_are_gannet_theory(server: PlaygroundServer) -> None:
+    p = {"mu_data": 0.5, "sd_data": 1.2, "mu_g": -1.75, "sd_g": 0.6}
+    status, r = get(server, "/api/analytic", **p)
+    assert status == 200
+    assert r["params"] == p
+    assert r["criterion"] == theory.criterion_for_gaussians(0.5, 1.2, -1.75, 0.6)
+    grid = theory.gaussian_grid([0.5, -1.75], [1.2, 0.6])
+    expected_jsd = theory.jsd(
+        theory.gaussian_pdf(grid, 0.5, 1.2), theory.gaussian_pdf(grid, -1.75, 0.6), grid
+    )
+    assert r["jsd"] == expected_jsd
+    assert r["criterion"] == pytest.approx(theory.MINUS_LOG_4 + 2 * expected_jsd, abs=1e-10)
+    assert r["minus_log_4"] == theory.MINUS_LOG_4
+    grad = theory.criterion_gradient_gaussians(0.5, 1.2, -1.75, 0.6)
+    assert (r["gradient"]["mu_g"], r["gradient"]["sd_g"]) == grad
+    x = np.asarray(r["x"])
+    assert x[0] == -6.0 and x[-1] == 6.0 and len(x) == 481
+    p_data, p_g = theory.gaussian_pdf(x, 0.5, 1.2), theory.gaussian_pdf(x, -1.75, 0.6)
+    np.testing.assert_array_equal(r["p_data"], p_data)
+    np.testing.assert_array_equal(r["p_g"], p_g)
+    np.testing.assert_array_equal(r["d_star"], theory.optimal_discriminator(p_data, p_g))
+
+
+def test_analytic_at_equilibrium(server: PlaygroundServer) -> None:
+    status, r = get(server, "/api/analytic", mu_data=1.0, sd_data=0.8, mu_g=1.0, sd_g=0.8)
+    assert status == 200
+    assert r["criterion"] == pytest.approx(-math.log(4), abs=1e-9)
+    assert r["jsd"] == pytest.approx(0.0, abs=1e-9)
+    assert all(d == 0.5 for d in r["d_star"])
+
+
+def test_analytic_display_grid(server: PlaygroundServer) -> None:
+    status, r = get(server, "/api/analytic", x_min=-2, x_max=3, n=11)
+    assert status == 200 and r["x"] == pytest.approx(list(np.linspace(-2, 3, 11)))
+
+
+def test_analytic_step_descends_c(server: PlaygroundServer) -> None:
+    params = {"mu_data": 1.0, "sd_data": 0.8, "mu_g": -3.0, "sd_g": 2.0}
+    values = [theory.criterion_for_gaussians(1.0, 0.8, -3.0, 2.0)]
+    for _ in range(60):
+        status, r = post(server, "/api/analytic/step", {**params, "lr": 0.5, "steps": 1})
+        assert status == 200
+        expected = analytic_step(1.0, 0.8, params["mu_g"], params["sd_g"], lr=0.5)
+        assert (r["params"]["mu_g"], r["params"]["sd_g"]) == expected
+        params["mu_g"], params["sd_g"] = expected
+        values.append(r["criterion"])
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(values))
+    assert values[-1] - theory.MINUS_LOG_4 < 1e-4
+
+
+# --------------------------------------------------------------------------- malformed requests
+
+BAD_REQUESTS: list[tuple[str, str, dict[str, Any], int]] = [
+    ("GET", "/api/analytic?mu_g=abc", {}, 400),
+    ("GET", "/api/analytic?mu_g=nan", {}, 400),
+    ("GET", "/api/analytic?mu_g=inf", {}, 400),
+    ("GET", "/api/analytic?sd_g=0", {}, 400),
+    ("GET", "/api/analytic?sd_g=-1", {}, 400),
+    ("GET", "/api/analytic?mu_g=99", {}, 400),
+    ("GET", "/api/analytic?mu_g=1&mu_g=2", {}, 400),
+    ("GET", "/api/analytic?bogus=1", {}, 400),
+    ("GET", "/api/analytic?x_min=3&x_max=1", {}, 400),
+    ("GET", "/api/analytic?n=1e9", {}, 400),
+    ("GET", "/api/analytic?&&=", {}, 400),
+    ("GET", "/api/nothing-here", {}, 404),
+    ("GET", "/../../etc/passwd", {}, 404),
+    ("GET", "/static/../server.py", {}, 404),
+    ("DELETE", "/api/analytic", {}, 405),
+    ("POST", "/api/analytic", {"raw": b"{}"}, 405),
+    ("GET", "/api/live/start", {}, 405),
+    ("POST", "/api/analytic/step", {"raw": b"{not json"}, 400),
+    ("POST", "/api/analytic/step", {"raw": b"[1, 2]"}, 400),
+    ("POST", "/api/analytic/step", {"raw": b"\xff\xfe"}, 400),
+    ("POST", "/api/analytic/step", {"body": {"mu_g": "1"}}, 400),
+    ("POST", "/api/analytic/step", {"body": {"mu_g": True}}, 400),
+    ("POST", "/api/analytic/step", {"body": {"lr": -1}}, 400),
+    ("POST", "/api/analytic/step", {"body": {"steps": 1.5}}, 400),
+    ("POST", "/api/analytic/step", {"body": {"steps": 10**6}}, 400),
+    ("POST", "/api/analytic/step", {"body": {"extra": 1}}, 400),
+    ("POST", "/api/analytic/step", {"raw": b'{"lr": NaN}'}, 400),
+    ("POST", "/api/live/start", {"body": {"data": "moons"}}, 400),
+    ("POST", "/api/live/start", {"body": {"loss": "wasserstein"}}, 400),
+    ("POST", "/api/live/start", {"body": {"k": 0}}, 400),
+    ("POST", "/api/live/start", {"body": {"lr": 5}}, 400),
+    ("POST", "/api/live/step", {"body": {"n": 1}}, 400),
+    ("POST", "/api/live/step", {"body": {"session": 7, "n": 1}}, 400),
+    ("POST", "/api/live/step", {"body": {"session": "nope", "n": 1}}, 404),
+    ("POST", "/api/live/stop", {"body": {"session": "nope"}}, 404),
+    ("POST", "/api/live/step", {"raw": b"x" * 70000}, 413),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "payload", "status"), BAD_REQUESTS)
+def test_malformed_request_gets_4xx(
+    server: PlaygroundServer, method: str, path: str, payload: dict[str, Any], status: int
+) -> None:
+    got, body, headers = request(server, method, path, payload.get("body"), raw=payload.get("raw"))
+    assert got == status, body
+    assert headers["Content-Type"].startswith("application/json")
+    assert isinstance(body["error"], str) and body["error"]
+    assert request(server, "GET", "/api/health")[0] == 200
+
+
+def test_broken_http_is_refused_and_server_keeps_serving(server: PlaygroundServer) -> None:
+    # A POST without Content-Length, then raw garbage and a half-sent request on sockets.
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.putrequest("POST", "/api/analytic/step")
+    conn.endheaders()
+    assert conn.getresponse().status == 411
+    conn.close()
+    for junk in (b"\x00\x01garbage\r\n\r\n", b"GET\r\n\r\n", b"POST /api/live/step HTTP/1.1\r\n"):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(junk)
+            s.shutdown(socket.SHUT_WR)
+            reply = s.recv(4096)
+        # A 4xx status line, or (for a request line too broken to name a version) the
+        # HTTP/0.9-style error page without one.
+        assert re.match(rb"HTTP/1\.[01] 4\d\d ", reply) or b"Error code: 400" in reply, reply
+    status, r = get(server, "/api/analytic")
+    assert status == 200 and r["criterion"] < 0
+
+
+def test_static_page_is_self_contained(server: PlaygroundServer) -> None:
+    status, body, headers = request(server, "GET", "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    html = body["text"]
+    assert 'src="app.js"' in html and 'href="style.css"' in html
+    for name, kind in (("app.js", "text/javascript"), ("style.css", "text/css")):
+        status, _, headers = request(server, "GET", "/" + name)
+        assert status == 200 and headers["Content-Type"].startswith(kind)
+    # No CDN, no external fonts or scripts: nothing in the page points off this server.
+    for path in STATIC.iterdir():
+        text = path.read_text()
+        assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text), path.name
+        assert "@import" not in text and "url(http" not in text, path.name
+    assert sorted(p.name for p in STATIC.iterdir()) == ["app.js", "index.html", "style.css"]
+
+
+# --------------------------------------------------------------------------- the live API
+
+
+def test_live_session_uses_gannets_trainer(
+    server: PlaygroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gannet.trainer import Trainer
+
+    calls = []
+    original = Trainer.alternating_iteration
+
+    def counting(self: Trainer) -> None:
+        calls.append(self.step)
+        original(self)
+
+    monkeypatch.setattr(Trainer, "alternating_iteration", counting)
+    status, r = post(server, "/api/live/start", {"data": "gaussian-1d", "loss": "minimax", "k": 2})
+    assert status == 200 and r["step"] == 0 and r["dim"] == 1
+    assert r["settings"] == {
+        "data": "gaussian-1d",
+        "loss": "minimax",
+        "k": 2,
+        "lr": 1e-3,
+        "seed": 0,
+    }
+    session = r["session"]
+    status, r = post(server, "/api/live/step", {"session": session, "n": 7})
+    assert status == 200 and r["step"] == 7 and len(calls) == 7
+    assert math.isfinite(r["losses"]["d"]) and math.isfinite(r["losses"]["g"])
+    assert 0 < r["d_real"] < 1 and 0 < r["d_fake"] < 1
+    assert len(r["hist"]["edges"]) == len(r["hist"]["density"]) + 1
+    assert len(r["x"]) == len(r["d"]) == len(r["p_data"])
+    assert all(0 <= d <= 1 for d in r["d"])
+    assert post(server, "/api/live/stop", {"session": session}) == (200, {"stopped": session})
+    assert post(server, "/api/live/step", {"session": session, "n": 1})[0] == 404
+
+
+@pytest.mark.parametrize(("data", "modes"), [("ring", 8), ("grid", 25)])
+def test_live_2d_state(server: PlaygroundServer, data: str, modes: int) -> None:
+    status, r = post(server, "/api/live/start", {"data": data, "lr": 0.003})
+    assert status == 200 and r["dim"] == 2
+    status, r = post(server, "/api/live/step", {"session": r["session"], "n": 20})
+    assert status == 200 and r["step"] == 20
+    assert len(r["modes"]) == modes and r["coverage"]["modes"] == modes
+    assert len(r["coverage"]["per_mode"]) == modes
+    assert len(r["samples"]) == 1000 and all(len(p) == 2 for p in r["samples"])
+    heat = np.asarray(r["heat"]["values"], dtype=float)
+    assert heat.shape == (40, 40) and np.all((heat >= 0) & (heat <= 1))
+    post(server, "/api/live/stop", {"session": r["session"]})
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def test_cli_serves_and_stops_cleanly_on_ctrl_c() -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gannet", "playground", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # A shell may start background jobs with SIGINT ignored; Ctrl-C must reach the server.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.fullmatch(r"gannet playground: (http://127\.0\.0\.1:(\d+)/)\n", line)
+        assert match, line
+        conn = http.client.HTTPConnection("127.0.0.1", int(match.group(2)), timeout=30)
+        conn.request("GET", "/api/health")
+        assert conn.getresponse().status == 200
+        conn.close()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "gannet playground: stopped" in out
+    assert "Traceback" not in err
+
+
+def test_cli_port_in_use_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert cli_main(["playground", "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gannet: error: cannot serve on 127.0.0.1:")
+
+
+# --------------------------------------------------------------------------- the page, in Chromium
+
+
+def _playwright() -> Any:
+    if not CHROMIUM.exists():
+        pytest.skip(f"headless Chromium not found at {CHROMIUM} (scripts/install-browser.sh)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed (pip install playwright)")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_playwright = _playwright()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: PlaygroundServer) -> Iterator[Any]:
+    """A fresh page on the playground; fails the test on any script error or off-site request."""
+    # bypass_csp lets Playwright evaluate its helpers; the page itself keeps its strict CSP.
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, bypass_csp=True)
+    pg = context.new_page()
+    errors: list[str] = []
+    foreign: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on(
+        "request",
+        lambda r: None if r.url.startswith((server.url, "data:")) else foreign.append(r.url),
+    )
+    pg.goto(server.url)
+    pg.wait_for_function(
+        "() => window.gannetState && window.gannetState.ready && "
+        "window.gannetState.analytic.updates > 0 && !window.gannetState.analytic.pending"
+    )
+    yield pg
+    context.close()
+    assert not errors, errors
+    assert not foreign, foreign
+
+
+def shot(pg: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def set_slider(pg: Any, testid: str, value: float) -> None:
+    """Move a slider as a drag would: set its value and fire the input event."""
+    pg.eval_on_selector(
+        f"[data-testid={testid}]",
+        "(el, v) => { el.value = String(v); "
+        "el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        value,
+    )
+
+
+def settled(pg: Any) -> dict[str, Any]:
+    pg.wait_for_function("() => !window.gannetState.analytic.pending")
+    state: dict[str, Any] = pg.evaluate("() => window.gannetState.analytic")
+    return state
+
+
+def readout(pg: Any) -> float:
+    return float(pg.inner_text("[data-testid=readout-c]").replace("−", "-"))
+
+
+@pytest.mark.browser
+def test_sliders_onto_the_data_reach_minus_log_4(page: Any) -> None:
+    pg = page
+    # The data curve can be changed too (here through its number boxes).
+    pg.fill("[data-testid=mu-data-num]", "0.5")
+    pg.fill("[data-testid=sd-data-num]", "1.2")
+    state = settled(pg)
+    assert state["params"] == {"mu_data": 0.5, "sd_data": 1.2, "mu_g": -2.5, "sd_g": 1.5}
+    assert state["criterion"] == pytest.approx(
+        theory.criterion_for_gaussians(0.5, 1.2, -2.5, 1.5), abs=1e-12
+    )
+    assert readout(pg) > theory.MINUS_LOG_4 + 0.1
+    shot(pg, "analytic-apart.png")
+
+    set_slider(pg, "mu-g", 0.5)
+    set_slider(pg, "sd-g", 1.2)
+    state = settled(pg)
+    assert state["params"] == {"mu_data": 0.5, "sd_data": 1.2, "mu_g": 0.5, "sd_g": 1.2}
+    assert state["shownParams"] == state["params"]
+    assert abs(state["criterion"] - theory.MINUS_LOG_4) < 1e-3
+    assert abs(readout(pg) - theory.MINUS_LOG_4) < 1e-3
+    assert state["criterion"] == pytest.approx(
+        theory.criterion_for_gaussians(0.5, 1.2, 0.5, 1.2), abs=1e-6
+    )
+    assert len(state["dStar"]) > 100
+    assert max(abs(d - 0.5) for d in state["dStar"]) < 1e-3
+    assert float(pg.inner_text("[data-testid=readout-jsd]").split()[0]) < 1e-3
+    shot(pg, "analytic-matched.png")
+
+
+@pytest.mark.browser
+def test_train_lowers_the_readout_to_minus_log_4(page: Any) -> None:
+    pg = page
+    set_slider(pg, "mu-g", -3.5)
+    set_slider(pg, "sd-g", 2.2)
+    start = settled(pg)["criterion"]
+    assert start - theory.MINUS_LOG_4 > 0.5  # a far start
+    pg.click("[data-testid=train]")
+    pg.wait_for_function("() => window.gannetState.analytic.trainSteps >= 8")
+    shot(pg, "analytic-training.png")
+    pg.wait_for_function("() => !window.gannetState.analytic.training", timeout=60000)
+    state = settled(pg)
+    history = state["trainHistory"]
+    assert history[0] == pytest.approx(start)
+    assert len(history) == state["trainSteps"] + 1 >= 10
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(history)), history
+    assert history[-1] - theory.MINUS_LOG_4 < 1e-2
+    assert abs(readout(pg) - theory.MINUS_LOG_4) < 1e-2
+    assert state["criterion"] == history[-1]
+    p = state["params"]
+    assert state["criterion"] == pytest.approx(
+        theory.criterion_for_gaussians(p["mu_data"], p["sd_data"], p["mu_g"], p["sd_g"]), abs=1e-9
+    )
+    assert "converged" in pg.inner_text("[data-testid=analytic-status]").lower()
+    assert pg.inner_text("[data-testid=train]").endswith("Train")
+    shot(pg, "analytic-trained.png")
+
+    # Stoppable: start again from afar and stop after a few steps.
+    pg.click("[data-testid=reset]")
+    settled(pg)
+    pg.click("[data-testid=train]")
+    pg.wait_for_function("() => window.gannetState.analytic.trainSteps >= 3")
+    pg.click("[data-testid=train]")
+    steps = pg.evaluate("() => window.gannetState.analytic.trainSteps")
+    time.sleep(0.4)
+    assert pg.evaluate("() => window.gannetState.analytic.trainSteps") == steps
+    assert not pg.evaluate("() => window.gannetState.analytic.training")
+
+
+@pytest.mark.browser
+def test_live_mode_shows_training_progress(page: Any) -> None:
+    pg = page
+    pg.click("[data-testid=tab-live]")
+    pg.wait_for_function("() => window.gannetState.live.last !== null", timeout=60000)
+    first = pg.evaluate("() => window.gannetState.live.checksum")
+    # Single step: one iteration of Algorithm 1.
+    pg.click("[data-testid=live-step]")
+    pg.wait_for_function("() => window.gannetState.live.step === 1")
+    # Play, let it train, pause.
+    pg.click("[data-testid=live-play]")
+    pg.wait_for_function("() => window.gannetState.live.step >= 200", timeout=60000)
+    pg.click("[data-testid=live-play]")
+    pg.wait_for_function("() => !window.gannetState.live.busy")
+    live = pg.evaluate("() => window.gannetState.live")
+    assert live["checksum"] != first  # the plotted p_g and D changed
+    assert len(live["history"]) >= 5
+    assert live["renders"] >= 5
+    for testid in ("live-dloss", "live-gloss", "live-dreal", "live-dfake"):
+        assert math.isfinite(float(pg.inner_text(f"[data-testid={testid}]").replace("−", "-")))
+    assert int(pg.inner_text("[data-testid=live-stepcount]")) == live["step"] >= 200
+    shot(pg, "live-1d.png")
+
+    # The 8-Gaussian ring, with the saturating loss and k = 2: a new session starts.
+    pg.select_option("[data-testid=live-data]", "ring")
+    pg.wait_for_function(
+        "() => window.gannetState.live.last && window.gannetState.live.last.dim === 2"
+    )
+    pg.click("[data-testid=live-play]")
+    pg.wait_for_function("() => window.gannetState.live.step >= 100", timeout=60000)
+    pg.click("[data-testid=live-play]")
+    pg.wait_for_function("() => !window.gannetState.live.busy")
+    last = pg.evaluate("() => window.gannetState.live.last")
+    assert last["settings"]["data"] == "ring" and last["coverage"]["modes"] == 8
+    assert "/ 8" in pg.inner_text("[data-testid=live-extra]")
+    shot(pg, "live-ring.png")
