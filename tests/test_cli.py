@@ -232,3 +232,9 @@ def test_impossible_shape(mnist_run, tmp_path):
         ),
         "784",
     )
+
+
+def test_resume_accepts_a_new_data_dir(mnist_run):
+    run, data_dir = mnist_run
+    proc = run_cli("train", "--resume", str(run), "--data-dir", str(data_dir))
+    assert proc.returncode == 0, proc.stderr

@@ -52,6 +52,7 @@ from gannet.run import (
 
 # Keys that may change when a run is resumed without breaking exact reproducibility.
 RESUMABLE_OVERRIDES = {
+    "data.data_dir",  # where the (checksum-verified) files are; not what they hold
     "train.epochs",
     "train.max_steps",
     "train.log_every",
