@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import os
@@ -19,6 +20,7 @@ import pytest
 import torch
 from PIL import Image
 
+import gannet.data.idx as idx_mod
 import gannet.data.locate as locate_mod
 from gannet.config import DataConfig
 from gannet.data import DATASETS, load_dataset, mixture_2d_modes
@@ -319,8 +321,19 @@ def _fake_fashion(folder: Path) -> Path:
     return folder
 
 
+def _accept_fake_raw_fashion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake raw files cannot match the official decompressed checksums: drop those."""
+    spec = idx_mod.FASHION_MNIST
+    files = {
+        field: dataclasses.replace(getattr(spec, field), raw_md5=None)
+        for field in ("train_images", "train_labels", "test_images", "test_labels")
+    }
+    monkeypatch.setattr(idx_mod, "FASHION_MNIST", dataclasses.replace(spec, **files))
+
+
 def test_fashion_mnist_fake_raw_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     folder = _fake_fashion(tmp_path / "fashion-mnist")
+    _accept_fake_raw_fashion(monkeypatch)
     monkeypatch.setenv("GANNET_DATA", str(tmp_path))
     cfg = DataConfig(name="fashion-mnist", download=False)
     assert DATASETS.get("fashion-mnist").locate(cfg) == str(folder)
@@ -333,8 +346,43 @@ def test_fashion_mnist_fake_raw_files(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert float(ds.validation[0, 0, 0, 0]) == pytest.approx((50000 * 784 % 251) / 255)
 
 
+def test_fashion_mnist_raw_files_are_checksummed(tmp_path: Path) -> None:
+    folder = _fake_fashion(tmp_path / "fashion-mnist")
+    with pytest.raises(GannetError, match="train-images-idx3-ubyte failed its MD5 check"):
+        load_dataset(DataConfig(name="fashion-mnist", data_dir=str(folder), download=False))
+
+
+@needs_mnist
+def test_recompressed_gz_is_accepted_by_its_content(tmp_path: Path) -> None:
+    """Debian's dataset packages rewrite gzip headers: the content checksum decides."""
+    folder = _copy_mnist(tmp_path / "recompressed")
+    target = folder / "t10k-labels-idx1-ubyte.gz"
+    target.write_bytes(gzip.compress(gzip.decompress(target.read_bytes()), mtime=0))
+    ds = load_dataset(DataConfig(data_dir=str(folder), download=False))
+    assert ds.test_labels is not None and ds.test_labels.shape == (10000,)
+    # Different content in a valid gzip: refused with the official .gz checksum named.
+    target.write_bytes(gzip.compress(b"\x00" * 100, mtime=0))
+    with pytest.raises(
+        GannetError, match=re.escape("t10k-labels-idx1-ubyte.gz failed its MD5 check")
+    ):
+        load_dataset(DataConfig(data_dir=str(folder), download=False))
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").is_file(),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
+def test_debian_fashion_mnist_loads() -> None:
+    ds = load_dataset(
+        DataConfig(name="fashion-mnist", data_dir="/usr/share/datasets/fashion-mnist")
+    )
+    assert ds.train.shape == (50000, 1, 28, 28) and ds.num_classes == 10
+    assert ds.test_labels is not None and ds.test_labels.bincount().tolist() == [1000] * 10
+
+
 def test_fashion_mnist_bad_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     folder = _fake_fashion(tmp_path / "fashion-mnist")
+    _accept_fake_raw_fashion(monkeypatch)
     monkeypatch.setitem(locate_mod.SYSTEM_DIRS, "fashion-mnist", [str(folder)])
     cfg = DataConfig(name="fashion-mnist", download=False)
     assert DATASETS.get("fashion-mnist").locate(cfg) == str(folder)  # system folder searched
