@@ -6,6 +6,7 @@ import torch
 from gannet.config import ModelConfig
 from gannet.errors import GannetError
 from gannet.models import MODELS, build_discriminator, build_generator, sample_noise
+from gannet.models.dropout import FastDropout, dropout_mask, quantized_keep
 from gannet.models.paper import Maxout
 
 
@@ -37,8 +38,8 @@ def test_paper_discriminator_maxout_and_dropout():
         (784, 240, 5),
         (240, 240, 5),
     ]
-    drops = [m.p for m in d.modules() if isinstance(m, torch.nn.Dropout)]
-    assert drops == pytest.approx([0.2, 0.5, 0.5])
+    keeps = [m.keep for m in d.modules() if isinstance(m, FastDropout)]
+    assert keeps == pytest.approx([0.8, 0.5, 0.5])
     for p in d.parameters():
         assert p.abs().max() <= 0.005
     x = torch.rand(6, 1, 28, 28)
@@ -82,3 +83,32 @@ def test_toy_models_for_vectors():
     assert g(torch.randn(7, 2)).shape == (7, 2)
     assert d(torch.randn(7, 2)).shape == (7,)
     assert {"paper-mlp", "paper-maxout", "mlp-g", "mlp-d"} <= set(MODELS.names())
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.8, 0.25, 0.999])
+def test_dropout_mask_keeps_the_quantized_fraction(keep):
+    torch.manual_seed(0)
+    n = 400_000
+    mask = dropout_mask((n,), keep, torch.device("cpu"))
+    p = quantized_keep(keep)
+    assert abs(p - keep) <= 2**-17
+    # binomial: 6 standard deviations
+    assert abs(mask.float().mean().item() - p) < 6 * math.sqrt(p * (1 - p) / n)
+
+
+def test_fast_dropout_is_unbiased_replayable_and_off_in_eval():
+    layer = FastDropout(0.8)
+    x = torch.ones(1000, 300, requires_grad=True)
+    torch.manual_seed(1)
+    y = layer(x)
+    kept = y != 0
+    assert torch.allclose(y[kept], torch.tensor(1 / quantized_keep(0.8)))
+    assert abs(y.mean().item() - 1.0) < 0.01
+    y.sum().backward()
+    assert x.grad is not None and torch.equal(x.grad, y.detach())  # grad = mask * scale
+    torch.manual_seed(1)
+    assert torch.equal(layer(x), y)  # the global RNG alone decides the mask
+    layer.eval()
+    assert layer(x) is x
+    with pytest.raises(ValueError):
+        FastDropout(0.0)

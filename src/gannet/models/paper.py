@@ -15,6 +15,7 @@ from torch import nn
 
 from gannet.config import ModelConfig
 from gannet.models.base import MODELS, ModelEntry
+from gannet.models.dropout import FastDropout
 
 
 def _init_uniform(layer: nn.Linear, irange: float) -> None:
@@ -85,10 +86,10 @@ class PaperDiscriminator(nn.Module):
         hidden_keep: float,
     ) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Flatten(), nn.Dropout(1 - input_keep)]
+        layers: list[nn.Module] = [nn.Flatten(), FastDropout(input_keep)]
         width = math.prod(sample_shape)
         for h in hidden:
-            layers += [Maxout(width, h, pieces, irange), nn.Dropout(1 - hidden_keep)]
+            layers += [Maxout(width, h, pieces, irange), FastDropout(hidden_keep)]
             width = h
         self.features = nn.Sequential(*layers)
         self.output = nn.Linear(width, 1)
