@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/throughput.py                        # defaults: 40 iterations x 7 repeats
     python benchmarks/throughput.py --iters 50 --repeats 9 --threads 2 --out /tmp/tp.json
-    python benchmarks/throughput.py --set train.compile=true   # extra gannet config overrides
+    python benchmarks/throughput.py --set train.threads=1      # extra gannet config overrides
 
 What is timed (all in one process, interleaved block by block so that other jobs on the
 machine slow every contender alike; each number is the best block of ``--repeats``):
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     contenders["plain fp32"] = PlainLoop(x)
 
-    # Warm up (this includes torch.compile's compilation when train.compile is set).
+    # Warm up (first-call allocations, oneDNN/MKL initialisation).
     first: dict[str, float] = {}
     for name, loop in contenders.items():
         start = time.perf_counter()

@@ -32,6 +32,7 @@ log_every = 3
 checkpoint_every = 7
 progress = "lines"
 threads = 1
+ema = {ema}
 """
 
 
@@ -49,6 +50,7 @@ def weights(run: Path) -> dict[str, torch.Tensor]:
     state = torch.load(run / "checkpoint.pt", weights_only=True)
     out = {f"G.{k}": v for k, v in state["generator"].items()}
     out.update({f"D.{k}": v for k, v in state["discriminator"].items()})
+    out.update({f"G_ema.{k}": v for k, v in state.get("generator_ema", {}).items()})
     for name in ("opt_g", "opt_d"):
         for i, s in state[name]["state"].items():
             for k, v in s.items():
@@ -66,10 +68,12 @@ def kill_when(out: Path, proc: subprocess.Popen, ready) -> None:
     proc.wait()
 
 
-@pytest.mark.parametrize("schedule", ["alternating", "simultaneous"])
-def test_sigkill_and_resume_is_bit_exact(mnist_path, tmp_path, schedule):
+@pytest.mark.parametrize(("schedule", "ema"), [("alternating", 0.0), ("simultaneous", 0.9)])
+def test_sigkill_and_resume_is_bit_exact(mnist_path, tmp_path, schedule, ema):
     config = tmp_path / "c.toml"
-    config.write_text(CONFIG.format(data_dir=json.dumps(str(mnist_path)), schedule=schedule))
+    config.write_text(
+        CONFIG.format(data_dir=json.dumps(str(mnist_path)), schedule=schedule, ema=ema)
+    )
     reference = tmp_path / "reference"
     train(config, reference)
 
@@ -95,6 +99,7 @@ def test_sigkill_and_resume_is_bit_exact(mnist_path, tmp_path, schedule):
 
     a, b = weights(reference), weights(run)
     assert a.keys() == b.keys()
+    assert any(k.startswith("G_ema.") for k in a) == (ema > 0)
     for key in a:
         assert torch.equal(a[key], b[key]), key
     # The metrics log has each step once, as the reference does.
@@ -107,7 +112,9 @@ def test_sigkill_and_resume_is_bit_exact(mnist_path, tmp_path, schedule):
 
 def test_kill_before_first_checkpoint_then_resume(mnist_path, tmp_path):
     config = tmp_path / "c.toml"
-    config.write_text(CONFIG.format(data_dir=json.dumps(str(mnist_path)), schedule="alternating"))
+    config.write_text(
+        CONFIG.format(data_dir=json.dumps(str(mnist_path)), schedule="alternating", ema=0.0)
+    )
     reference = tmp_path / "reference"
     train(config, reference)
     run = tmp_path / "run"
@@ -125,7 +132,9 @@ def test_kill_before_first_checkpoint_then_resume(mnist_path, tmp_path):
 
 def test_sigint_checkpoints_and_stops_cleanly(mnist_path, tmp_path):
     config = tmp_path / "c.toml"
-    config.write_text(CONFIG.format(data_dir=json.dumps(str(mnist_path)), schedule="alternating"))
+    config.write_text(
+        CONFIG.format(data_dir=json.dumps(str(mnist_path)), schedule="alternating", ema=0.0)
+    )
     run = tmp_path / "run"
     proc = subprocess.Popen(
         gannet_cmd("train", str(config), "--out", str(run)),

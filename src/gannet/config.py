@@ -130,6 +130,9 @@ class TrainConfig:
     """Write a checkpoint every N generator steps (and at the end of every epoch)."""
     snapshot_every: int = 0
     """Keep G and D weights in snapshots/ every N epochs, for evaluation later (0 = never)."""
+    ema: float = 0.0
+    """Keep an exponential moving average of G's weights with this decay (0 = off; e.g.
+    0.999). Sample grids, snapshots, ``gannet sample`` and evaluation then use the average."""
     n_fixed_samples: int = 100
     """Size of the fixed noise batch drawn as a sample grid after each epoch."""
     progress: Literal["auto", "bar", "lines", "none"] = "auto"

@@ -118,6 +118,8 @@ class Run:
     epoch: int = 0
     """Epochs completed."""
     checkpoint: Path | None = None
+    uses_ema: bool = False
+    """True when ``generator`` holds the EMA average of G's weights (train.ema > 0)."""
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 1000) -> torch.Tensor:
         """Draw n samples from the generator (eval mode, no gradients), on the CPU."""
@@ -136,9 +138,15 @@ class Run:
         return torch.cat(out)
 
 
-def load_run(path: str | Path, checkpoint: str | Path | None = None, device: str = "cpu") -> Run:
+def load_run(
+    path: str | Path,
+    checkpoint: str | Path | None = None,
+    device: str = "cpu",
+    ema: bool = True,
+) -> Run:
     """Load a run's config, generator, discriminator and metrics (from its latest checkpoint
-    unless ``checkpoint`` names another, e.g. a snapshot)."""
+    unless ``checkpoint`` names another, e.g. a snapshot). When the run kept an EMA of G's
+    weights (``train.ema``), ``generator`` is that average unless ``ema=False``."""
     from gannet.models import build_discriminator, build_generator
 
     run_dir = require_run_dir(path)
@@ -152,8 +160,9 @@ def load_run(path: str | Path, checkpoint: str | Path | None = None, device: str
     shape = tuple(int(s) for s in state["sample_shape"])
     g = build_generator(config.model, shape)
     d = build_discriminator(config.model, shape)
+    uses_ema = ema and "generator_ema" in state
     try:
-        g.load_state_dict(state["generator"])
+        g.load_state_dict(state["generator_ema" if uses_ema else "generator"])
         d.load_state_dict(state["discriminator"])
     except RuntimeError as e:
         first = str(e).splitlines()[0]
@@ -172,4 +181,5 @@ def load_run(path: str | Path, checkpoint: str | Path | None = None, device: str
         step=int(state.get("step", 0)),
         epoch=int(state.get("epochs_completed", 0)),
         checkpoint=ckpt_path,
+        uses_ema=uses_ema,
     )

@@ -15,6 +15,7 @@ operations and ends with the same weights, bit for bit on the CPU.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import random
 import signal
@@ -114,6 +115,10 @@ class Trainer:
         self.sched_d = PaperSchedule(oc, self.opt_d)
         self.sched_g = PaperSchedule(oc, self.opt_g)
         self.loss = make_loss(config.loss.name)
+        # Polyak/EMA average of G's weights (evaluation only; never trained directly).
+        self.G_ema: nn.Module | None = None
+        if tc.ema > 0:
+            self.G_ema = copy.deepcopy(self.G).requires_grad_(False)
 
         fixed = torch.Generator(device="cpu").manual_seed(tc.seed + 1)
         self.fixed_z = sample_noise(
@@ -260,6 +265,7 @@ class Trainer:
                 if self.iteration_in_epoch == 0 or self._perm is None:
                     self._start_epoch()
                 iteration()
+                self.update_ema()
                 self.step += 1
                 self.iteration_in_epoch += 1
                 self.elapsed = elapsed_before + time.perf_counter() - session_start
@@ -311,6 +317,22 @@ class Trainer:
 
     # ------------------------------------------------------------------ pieces
 
+    def update_ema(self) -> None:
+        """ema <- decay * ema + (1 - decay) * G, after every generator update."""
+        if self.G_ema is None:
+            return
+        with torch.no_grad():
+            ema_params: list[Tensor] = list(self.G_ema.parameters())
+            params: list[Tensor] = list(self.G.parameters())
+            torch._foreach_lerp_(ema_params, params, 1.0 - self.config.train.ema)
+            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
+                b_ema.copy_(b)
+
+    @property
+    def G_eval(self) -> nn.Module:
+        """The generator used for samples and evaluation: the EMA average when kept."""
+        return self.G_ema if self.G_ema is not None else self.G
+
     def noise(self, n: int) -> Tensor:
         mc = self.config.model
         return sample_noise(n, mc.z_dim, mc.noise, self.device)
@@ -327,10 +349,11 @@ class Trainer:
         return contextlib.nullcontext()
 
     def save_samples(self, path: Path) -> None:
-        self.G.eval()
+        G = self.G_eval
+        G.eval()
         with torch.no_grad():
-            samples = self.G(self.fixed_z).float()
-        self.G.train()
+            samples = G(self.fixed_z).float()
+        G.train()
         save_samples(samples, path)
 
     def _accumulate(self, d_cost: Tensor, g_cost: Tensor, d_real: Tensor, d_fake: Tensor) -> None:
@@ -407,7 +430,7 @@ class Trainer:
         }
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
-        return {
+        state: dict[str, Any] = {
             "config": self.config.to_dict(),
             "gannet_version": gannet.__version__,
             "sample_shape": list(self.data.sample_shape),
@@ -422,6 +445,9 @@ class Trainer:
             "elapsed": self.elapsed,
             "rng": rng,
         }
+        if self.G_ema is not None:
+            state["generator_ema"] = self.G_ema.state_dict()
+        return state
 
     def load_state(self, state: dict[str, Any]) -> None:
         if list(state.get("sample_shape", [])) != list(self.data.sample_shape):
@@ -432,6 +458,8 @@ class Trainer:
         try:
             self.G.load_state_dict(state["generator"])
             self.D.load_state_dict(state["discriminator"])
+            if self.G_ema is not None:
+                self.G_ema.load_state_dict(state["generator_ema"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
             self.step = int(state["step"])
@@ -454,7 +482,8 @@ class Trainer:
     def save_snapshot(self) -> None:
         """Weights only, kept along the way for evaluation at several epochs."""
         state = self.state()
-        keep = {k: state[k] for k in ("config", "sample_shape", "generator", "discriminator")}
+        names = ("config", "sample_shape", "generator", "discriminator", "generator_ema")
+        keep = {k: state[k] for k in names if k in state}
         keep.update(step=self.step, epochs_completed=self.epoch)
         save_checkpoint(self.run_dir / "snapshots" / f"epoch-{self.epoch:04d}.pt", keep)
 
@@ -563,6 +592,7 @@ def _validate(config: Config) -> None:
         (0 < config.model.d_input_keep <= 1, "model.d_input_keep must be in (0, 1]"),
         (0 < config.model.d_hidden_keep <= 1, "model.d_hidden_keep must be in (0, 1]"),
         (len(config.optim.betas) == 2, "optim.betas must be two numbers"),
+        (0 <= tc.ema < 1, "train.ema must be in [0, 1) (0 = off; e.g. 0.999)"),
     ]
     for ok, message in checks:
         if not ok:

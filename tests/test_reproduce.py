@@ -1,0 +1,97 @@
+"""``gannet reproduce table1``: scores along the way, the table, and continuing a stopped run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gannet.cli import main
+from gannet.reproduce import read_scores, render_table, summarize
+
+from .conftest import mnist_dir
+
+needs_mnist = pytest.mark.skipif(mnist_dir() is None, reason="MNIST files not available")
+
+TINY = [
+    "--set",
+    "data.subset=600",
+    "--set",
+    "model.g_hidden=[32]",
+    "--set",
+    "model.d_hidden=[16]",
+    "--set",
+    'train.progress="none"',
+    "--set",
+    "train.batch_size=50",
+]
+
+
+def _row(run: str, epoch: int | None, ll: float, minutes: float | None = None) -> dict:
+    return {
+        "run": run,
+        "dataset": "mnist",
+        "schedule": None if epoch is None else "alternating",
+        "epoch": epoch,
+        "step": None if epoch is None else epoch * 500,
+        "train_seconds": None if minutes is None else minutes * 60,
+        "test_ll": ll,
+        "test_se": 2.0,
+        "sigma": 0.2,
+    }
+
+
+def test_summary_finds_best_score_and_first_epoch_at_target():
+    rows = [
+        _row("real-mnist", None, 241.0),
+        _row("paper-mnist-alternating", 10, 150.0, 4.0),
+        _row("paper-mnist-alternating", 20, 226.0, 8.0),
+        _row("paper-mnist-alternating", 30, 231.0, 12.0),
+        _row("paper-mnist-alternating", 40, 229.0, 16.0),
+    ]
+    (real, run) = summarize(rows, 225.0)
+    assert real["best"]["test_ll"] == 241.0
+    assert run["best"]["epoch"] == 30 and run["first_at_target"]["epoch"] == 20
+    table = render_table(rows, 225.0)
+    for paper_row in ("DBN (paper) | 138 ± 2.0", "Adversarial nets (paper) | 225 ± 2.0"):
+        assert paper_row in table
+    assert "| gannet paper-mnist-alternating | 231 ± 2.0 | n/a | epoch 30, 12.0 min" in table
+    assert "first reached 225 at epoch 20 after 8.0 min" in table
+    assert "TFD is not publicly distributed" in table
+
+
+@needs_mnist
+def test_reproduce_table1_scores_tabulates_and_continues(tmp_path: Path, capsys):
+    out = tmp_path / "t1"
+    args = ["reproduce", "table1", "--out", str(out), *TINY, "--samples", "200"]
+    args += ["--schedules", "alternating", "--eval-every", "1"]
+    assert main([*args, "--epochs", "2"]) == 0
+    rows = read_scores(out)
+    assert [(r["run"], r["epoch"]) for r in rows] == [
+        ("real-mnist", None),
+        ("paper-mnist-alternating", 1),
+        ("paper-mnist-alternating", 2),
+    ]
+    assert rows[2]["step"] == 2 * 12 and rows[2]["train_seconds"] > 0
+    assert all(r["test_ll"] == r["test_ll"] for r in rows)  # not NaN
+    table = (out / "table1.md").read_text()
+    assert "gannet paper-mnist-alternating" in table and "Deep GSN (paper)" in table
+    assert json.loads((out / "table1.json").read_text())["runs"][1]["evaluations"] == 2
+    assert (out / "table1.png").stat().st_size > 0
+    assert "wrote" in capsys.readouterr().out
+
+    # The same command again does nothing new; a larger --epochs continues the run.
+    assert main([*args, "--epochs", "2"]) == 0
+    assert len(read_scores(out)) == 3
+    assert main([*args, "--epochs", "3"]) == 0
+    rows = read_scores(out)
+    assert [r["epoch"] for r in rows] == [None, 1, 2, 3]
+    status = json.loads((out / "paper-mnist-alternating" / "run.json").read_text())
+    assert status["epoch"] == 3 and status["step"] == 3 * 12
+
+
+def test_reproduce_bad_input_is_one_line(tmp_path: Path, capsys):
+    code = main(["reproduce", "table1", "--out", str(tmp_path), "--set", "train.nope=1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "nope" in err and len(err.strip().splitlines()) == 1
