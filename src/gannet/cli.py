@@ -83,13 +83,21 @@ def _sample_parser(sub: argparse._SubParsersAction) -> None:
         "sample",
         help="draw samples from a run's generator",
         description="Draw samples from a trained generator: a PNG grid, or raw samples in "
-        "[0, 1] as .npz (key 'samples').",
+        "[0, 1] as .npz (key 'samples'; conditional runs also 'labels').",
     )
     p.add_argument("run", help="run folder")
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npz (raw samples)")
     p.add_argument("--seed", type=int, default=None, help="noise seed (default: from the run)")
     p.add_argument("--checkpoint", help="a snapshot to use instead of the latest checkpoint")
+    p.add_argument(
+        "--class",
+        dest="label",
+        type=int,
+        default=None,
+        metavar="C",
+        help="conditional runs: draw every sample from class C (default: uniform classes)",
+    )
     p.set_defaults(handler=_sample)
 
 
@@ -106,13 +114,18 @@ def _sample(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise GannetError("--n must be at least 1")
     run = load_run(args.run, checkpoint=args.checkpoint)
-    samples = run.sample(args.n, seed=args.seed)
+    samples, labels = run.sample_labelled(args.n, seed=args.seed, labels=args.label)
     if out.suffix.lower() == ".png":
-        save_samples(samples, out)
+        save_samples(samples, out, labels=labels)
     else:
         array = samples.numpy()
-        atomic_write(out, lambda f: np.savez_compressed(f, samples=array))
-    print(f"wrote {args.n} samples to {out}")
+        if labels is None:
+            atomic_write(out, lambda f: np.savez_compressed(f, samples=array))
+        else:
+            ys = labels.numpy()
+            atomic_write(out, lambda f: np.savez_compressed(f, samples=array, labels=ys))
+    which = f" of class {args.label}" if args.label is not None else ""
+    print(f"wrote {args.n} samples{which} to {out}")
     return 0
 
 
@@ -161,6 +174,7 @@ def _info(args: argparse.Namespace) -> int:
     print(
         f"models       G {c.model.generator}, D {c.model.discriminator}, z {c.model.z_dim} "
         f"{c.model.noise}"
+        + (f", conditional (D by {c.model.d_conditioning})" if c.model.conditional else "")
     )
     print(
         f"training     {c.train.schedule}, k={c.train.k}, batch {c.train.batch_size}, loss "

@@ -69,25 +69,58 @@ class ModelConfig:
     d_hidden_keep: float = 0.5
     """Dropout: probability of keeping a discriminator hidden unit (scaled by 1/p)."""
     output_bias_from_data: bool = True
-    """Initialise the generator's output bias from the training pixel marginals."""
+    """Initialise the generator's output bias from the training pixel marginals (paper-mlp)."""
+    g_channels: int = 64
+    """dcgan-g: base width; the layer before the output has this many channels, each layer
+    below it twice as many."""
+    d_channels: int = 64
+    """dcgan-d: base width; the first conv layer has this many channels, each one after it
+    twice as many."""
+    d_norm: Literal["batch", "layer", "none"] = "batch"
+    """dcgan-d: normalisation after every conv layer but the first (batch: DCGAN; layer or
+    none for critics with a gradient penalty, which must not use batch statistics)."""
+    conditional: bool = False
+    """Conditional GAN: G and D both receive the class label (needs a labelled dataset; the
+    number of classes comes from the data)."""
+    label_embedding: int = 10
+    """Conditional: size of the learned label embedding fed to G (concatenated to z) and, with
+    d_conditioning = 'concat', to D (0 = a fixed one-hot code, as in Mirza & Osindero 2014)."""
+    d_conditioning: Literal["concat", "projection"] = "concat"
+    """Conditional: how D sees the label: concat (appended to the flattened input, or label
+    maps as extra channels for dcgan-d) or projection (Miyato & Koyama 2018)."""
 
 
 @dataclass
 class LossConfig:
-    """The adversarial loss."""
+    """The adversarial loss and the discriminator's regularizers (see docs/losses.md)."""
 
     name: str = "non-saturating"
-    """Loss registry name: minimax (equation 1, saturating) or non-saturating."""
+    """Loss registry name: minimax (equation 1, saturating), non-saturating, wasserstein,
+    wgan-gp, hinge or least-squares."""
     d_cost_scale: float = 1.0
-    """Multiplies the discriminator's cost (the authors' code used 0.5)."""
+    """Multiplies the discriminator's cost (the authors' code used 0.5); penalties are added
+    after scaling."""
+    gp_weight: float = 10.0
+    """wgan-gp: lambda of the gradient penalty lambda * (||grad D(xhat)|| - 1)^2 (paper: 10).
+    Must be > 0 for wgan-gp; other losses ignore it (use r1_gamma for them)."""
+    r1_gamma: float = 0.0
+    """R1 penalty gamma/2 * E||grad_x D(x)||^2 on real data (Mescheder et al., 2018), added
+    to D's cost for any loss; 0 = off."""
+    clip: float = 0.0
+    """Clip every D parameter to [-clip, clip] after each D update (and once at the start).
+    0 = the loss's default (0.01 for wasserstein, off otherwise); < 0 = off."""
+    spectral_norm: bool = False
+    """Spectral normalisation (Miyato et al., 2018) of every Linear/Conv2d/ConvTranspose2d
+    weight of D, one power iteration per forward pass."""
 
 
 @dataclass
 class OptimConfig:
     """Optimizer and its schedules, shared by G and D (each gets its own instance)."""
 
-    name: Literal["paper-sgd", "adam"] = "paper-sgd"
-    """paper-sgd: inc = mu*inc - lr*grad with the paper's lr decay and momentum ramp."""
+    name: Literal["paper-sgd", "adam", "rmsprop"] = "paper-sgd"
+    """paper-sgd: inc = mu*inc - lr*grad with the paper's lr decay and momentum ramp;
+    rmsprop: torch.optim.RMSprop defaults (alpha 0.99, eps 1e-8), WGAN's choice (lr 5e-5)."""
     lr: float = 0.1
     lr_decay: float = 1.000004
     """paper-sgd: lr is divided by this after every update."""
@@ -111,7 +144,8 @@ class TrainConfig:
     schedule: Literal["alternating", "simultaneous"] = "alternating"
     """alternating: Algorithm 1 (k D steps, then one G step); simultaneous: authors' code."""
     k: int = 1
-    """Discriminator steps per generator step (alternating)."""
+    """Discriminator steps per generator step (alternating); WGAN's n_critic (5 in the WGAN
+    and WGAN-GP papers)."""
     batch_size: int = 100
     epochs: int = 5
     """Stop after this many epochs (one epoch = one pass of D over the training data)."""

@@ -7,6 +7,8 @@
 * Figure 2 (:func:`samples_with_neighbours`): a grid of samples whose last column holds, for
   the sample beside it, its nearest training example (evidence that G did not memorise).
 * Figure 3 (:func:`interpolation_grid`): rows of images along paths between noise vectors.
+* Conditional runs (:func:`class_samples`, :func:`class_grid`): one row per class, the same
+  noise in every row (the paper's future work #1, p(x | c)).
 
 The image figures work for every image run (any (C, H, W), grayscale or RGB); runs on vector
 data (1-D, 2-D) raise :class:`GannetError`. All arrays returned are uint8 (H, W, C) pictures,
@@ -291,7 +293,39 @@ def interpolation_grid(
     z = interpolate(z0, z1, steps, spherical=spherical).reshape(rows * steps, mc.z_dim)
     if spherical and mc.noise == "uniform":
         z = z.clamp(-SQRT3, SQRT3)
-    return image_grid(_generate(run, z), nrow=steps, pad=PAD)
+    labels = None  # conditional runs: row r is class r mod num_classes
+    if run.config.model.conditional:
+        labels = (torch.arange(rows) % run.num_classes).repeat_interleave(steps)
+    return image_grid(_generate(run, z, labels=labels), nrow=steps, pad=PAD)
+
+
+def class_samples(
+    run: Run, per_class: int = 10, seed: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(samples, labels) of a conditional run, class-major: ``per_class`` samples of class 0,
+    then of class 1, ...; sample j of every class uses the same noise z_j (drawn from the
+    run's prior with ``seed``, default the run's seed + 12345), so a column shows what the
+    class alone changes."""
+    if not run.config.model.conditional:
+        raise GannetError(
+            f"run {str(run.path)!r} is not conditional (model.conditional = false); per-class "
+            "samples need a run trained with model.conditional = true"
+        )
+    if per_class < 1:
+        raise GannetError(f"per_class must be at least 1, got {per_class}")
+    mc = run.config.model
+    gen = torch.Generator(device="cpu")
+    gen.manual_seed(seed if seed is not None else run.config.train.seed + 12345)
+    z = sample_noise(per_class, mc.z_dim, mc.noise, "cpu", gen).repeat(run.num_classes, 1)
+    labels = torch.arange(run.num_classes).repeat_interleave(per_class)
+    return _generate(run, z, labels=labels), labels
+
+
+def class_grid(run: Run, per_class: int = 10, seed: int | None = None) -> np.ndarray:
+    """A uint8 (H, W, C) grid of an image run's :func:`class_samples`: row c holds class c."""
+    image_shape(run)
+    samples, _ = class_samples(run, per_class, seed)
+    return image_grid(samples, nrow=per_class, pad=PAD)
 
 
 def image_shape(run: Run | tuple[int, ...]) -> tuple[int, int, int]:
@@ -313,14 +347,20 @@ def image_shape(run: Run | tuple[int, ...]) -> tuple[int, int, int]:
     return shape[0], shape[1], shape[2]
 
 
-def _generate(run: Run, z: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+def _generate(
+    run: Run, z: torch.Tensor, batch: int = 1000, labels: torch.Tensor | None = None
+) -> torch.Tensor:
     device = next(run.generator.parameters()).device
     run.generator.eval()
+    parts = []
     with torch.no_grad():
-        parts = [
-            run.generator(z[i : i + batch].to(device)).float().cpu()
-            for i in range(0, len(z), batch)
-        ]
+        for i in range(0, len(z), batch):
+            zi = z[i : i + batch].to(device)
+            if labels is None:
+                parts.append(run.generator(zi).float().cpu())
+            else:
+                yi = labels[i : i + batch].to(device)
+                parts.append(run.generator(zi, yi).float().cpu())
     return torch.cat(parts)
 
 

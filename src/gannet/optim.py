@@ -4,6 +4,8 @@
 param += inc. It differs from ``torch.optim.SGD`` (buf = mu * buf + grad; param -= lr * buf)
 whenever lr changes, and the paper's lr changes after every update: lr <- max(lr / 1.000004,
 1e-6). Momentum rises linearly from 0.5 at epoch 1 to 0.7 at epoch 250.
+
+``adam`` and ``rmsprop`` (WGAN's optimizer) are PyTorch's, with a constant lr.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ def make_optimizer(
     if cfg.name == "adam":
         b1, b2 = cfg.betas
         return torch.optim.Adam(params, lr=lr, betas=(b1, b2), foreach=True)
+    if cfg.name == "rmsprop":
+        # WGAN (Arjovsky et al., 2017): RMSProp, lr 5e-5, PyTorch's defaults otherwise.
+        return torch.optim.RMSprop(params, lr=lr, foreach=True)
     raise ValueError(f"unknown optimizer {cfg.name!r}")
 
 

@@ -36,8 +36,15 @@ def save_png(array: np.ndarray, path: Path, scale: int = 1) -> None:
     atomic_write(Path(path), lambda f: img.save(f, format="PNG"))
 
 
-def save_samples(samples: torch.Tensor, path: Path, nrow: int | None = None) -> None:
-    """Samples as a picture: an image grid, or a histogram / scatter plot for 1-D / 2-D data."""
+def save_samples(
+    samples: torch.Tensor,
+    path: Path,
+    nrow: int | None = None,
+    labels: torch.Tensor | None = None,
+) -> None:
+    """Samples as a picture: an image grid, or a histogram / scatter plot for 1-D / 2-D data.
+    ``labels`` (conditional runs) colour 1-D / 2-D samples by class; image grids ignore them
+    (order the images by class and set ``nrow`` instead)."""
     if samples.dim() == 4:
         save_png(image_grid(samples, nrow), path, scale=2 if samples.shape[-1] <= 32 else 1)
         return
@@ -48,7 +55,24 @@ def save_samples(samples: torch.Tensor, path: Path, nrow: int | None = None) -> 
 
     x = samples.detach().float().cpu().reshape(samples.shape[0], -1).numpy()
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
-    if x.shape[1] == 1:
+    if labels is not None:
+        y = labels.detach().cpu().reshape(-1).numpy()
+        classes = sorted({int(c) for c in y})
+        colours = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        for i, c in enumerate(classes):
+            pts = x[y == c]
+            colour = colours(i % colours.N)
+            if x.shape[1] == 1:
+                ax.hist(pts[:, 0], bins=50, color=colour, alpha=0.6, label=str(c))
+            else:
+                ax.scatter(pts[:, 0], pts[:, 1], s=6, color=colour, alpha=0.8, label=str(c))
+        if len(classes) <= 12:
+            ax.legend(title="class", fontsize=6, title_fontsize=7, markerscale=2, loc="best")
+        if x.shape[1] == 1:
+            ax.set_xlabel("x")
+        else:
+            ax.set_aspect("equal")
+    elif x.shape[1] == 1:
         ax.hist(x[:, 0], bins=50, color="tab:green", alpha=0.8)
         ax.set_xlabel("x")
     else:
@@ -68,8 +92,11 @@ def _save_figure(fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_curves(metrics: list[dict[str, Any]], path: Path) -> None:
-    """Losses, D outputs, the value estimate (with -log 4) and gradient norms over steps."""
+def plot_curves(metrics: list[dict[str, Any]], path: Path, probabilistic: bool = True) -> None:
+    """Losses, D outputs, the value estimate (with -log 4) and gradient norms over steps.
+
+    ``probabilistic=False`` (wasserstein, hinge, least-squares): D's mean raw outputs and
+    the loss's own objective for D instead of D(x) probabilities and V(D, G)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,16 +112,24 @@ def plot_curves(metrics: list[dict[str, Any]], path: Path) -> None:
     ax.set_title("costs")
     ax.legend()
     ax = axes[0, 1]
-    ax.plot(step, [m["d_real"] for m in metrics], label="mean D(x)")
-    ax.plot(step, [m["d_fake"] for m in metrics], label="mean D(G(z))")
-    ax.axhline(0.5, color="grey", ls=":", lw=1)
-    ax.set_ylim(-0.02, 1.02)
+    if probabilistic:
+        ax.plot(step, [m["d_real"] for m in metrics], label="mean D(x)")
+        ax.plot(step, [m["d_fake"] for m in metrics], label="mean D(G(z))")
+        ax.axhline(0.5, color="grey", ls=":", lw=1)
+        ax.set_ylim(-0.02, 1.02)
+    else:
+        ax.plot(step, [m.get("d_real_raw", math.nan) for m in metrics], label="mean f(x)")
+        ax.plot(step, [m.get("d_fake_raw", math.nan) for m in metrics], label="mean f(G(z))")
     ax.set_title("discriminator outputs")
     ax.legend()
     ax = axes[1, 0]
-    ax.plot(step, [m["value"] for m in metrics], label="V(D, G) estimate")
-    ax.axhline(-math.log(4), color="grey", ls="--", lw=1, label="-log 4")
-    ax.set_title("game value")
+    if probabilistic:
+        ax.plot(step, [m["value"] for m in metrics], label="V(D, G) estimate")
+        ax.axhline(-math.log(4), color="grey", ls="--", lw=1, label="-log 4")
+        ax.set_title("game value")
+    else:
+        ax.plot(step, [m["value"] for m in metrics], label="-(D cost), no penalty")
+        ax.set_title("D's objective")
     ax.legend()
     ax = axes[1, 1]
     ax.semilogy(step, [max(m["grad_norm_g"], 1e-12) for m in metrics], label="|grad G|")

@@ -120,13 +120,37 @@ class Run:
     checkpoint: Path | None = None
     uses_ema: bool = False
     """True when ``generator`` holds the EMA average of G's weights (train.ema > 0)."""
+    num_classes: int = 0
+    """Classes of a conditional run (model.conditional); 0 for an unconditional one."""
 
-    def sample(self, n: int, seed: int | None = None, batch_size: int = 1000) -> torch.Tensor:
-        """Draw n samples from the generator (eval mode, no gradients), on the CPU."""
+    def sample(
+        self,
+        n: int,
+        seed: int | None = None,
+        batch_size: int = 1000,
+        labels: int | torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Draw n samples from the generator (eval mode, no gradients), on the CPU.
+
+        Conditional runs: ``labels`` is one class for all n samples or n classes; None draws
+        them uniformly (from the seed), i.e. samples the marginal. The noise does not depend
+        on ``labels``: the same seed gives the same z whatever the class."""
+        return self.sample_labelled(n, seed, batch_size, labels)[0]
+
+    def sample_labelled(
+        self,
+        n: int,
+        seed: int | None = None,
+        batch_size: int = 1000,
+        labels: int | torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`sample`, also returning the labels used (None for an unconditional run)."""
         from gannet.models import sample_noise
 
+        seed = seed if seed is not None else self.config.train.seed + 12345
+        y = self.check_labels(n, labels, seed)
         gen = torch.Generator(device="cpu")
-        gen.manual_seed(seed if seed is not None else self.config.train.seed + 12345)
+        gen.manual_seed(seed)
         device = next(self.generator.parameters()).device
         out = []
         self.generator.eval()
@@ -134,8 +158,40 @@ class Run:
             for start in range(0, n, batch_size):
                 m = min(batch_size, n - start)
                 z = sample_noise(m, self.config.model.z_dim, self.config.model.noise, "cpu", gen)
-                out.append(self.generator(z.to(device)).float().cpu())
-        return torch.cat(out)
+                if y is None:
+                    x = self.generator(z.to(device))
+                else:
+                    x = self.generator(z.to(device), y[start : start + m].to(device))
+                out.append(x.float().cpu())
+        return torch.cat(out), y
+
+    def check_labels(
+        self, n: int, labels: int | torch.Tensor | None, seed: int = 0
+    ) -> torch.Tensor | None:
+        """n int64 labels for G (None for an unconditional run); GannetError if invalid."""
+        if not self.config.model.conditional:
+            if labels is not None:
+                raise GannetError(
+                    f"run {str(self.path)!r} is not conditional (model.conditional = false): "
+                    "it takes no class"
+                )
+            return None
+        k = self.num_classes
+        if labels is None:  # uniform classes, from a stream apart from the noise's
+            gen = torch.Generator(device="cpu").manual_seed(seed + 7_919_113)
+            return torch.randint(k, (n,), generator=gen)
+        y = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
+        if y.numel() == 1:
+            y = y.expand(n).clone()
+        if y.numel() != n:
+            raise GannetError(f"give one class or {n} classes, got {y.numel()}")
+        bad = y[(y < 0) | (y >= k)]
+        if bad.numel():
+            raise GannetError(
+                f"class {int(bad[0])} is out of range: run {str(self.path)!r} has {k} classes "
+                f"(0..{k - 1})"
+            )
+        return y
 
 
 def load_run(
@@ -158,8 +214,14 @@ def load_run(
         )
     state = load_checkpoint(ckpt_path, map_location=device)
     shape = tuple(int(s) for s in state["sample_shape"])
-    g = build_generator(config.model, shape)
-    d = build_discriminator(config.model, shape)
+    num_classes = _num_classes(config, state, ckpt_path)
+    g = build_generator(config.model, shape, num_classes=num_classes)
+    d = build_discriminator(config.model, shape, num_classes=num_classes)
+    if config.loss.spectral_norm:  # its weights are stored as parametrizations
+        from gannet.regularizers import apply_spectral_norm
+
+        with torch.random.fork_rng(devices=[]):  # u, v are loaded below: leave the RNG alone
+            apply_spectral_norm(d)
     uses_ema = ema and "generator_ema" in state
     try:
         g.load_state_dict(state["generator_ema" if uses_ema else "generator"])
@@ -182,4 +244,19 @@ def load_run(
         epoch=int(state.get("epochs_completed", 0)),
         checkpoint=ckpt_path,
         uses_ema=uses_ema,
+        num_classes=num_classes,
     )
+
+
+def _num_classes(config: Config, state: dict[str, Any], ckpt_path: Path) -> int:
+    """A conditional run's number of classes, as saved in its checkpoint."""
+    if not config.model.conditional:
+        return 0
+    if "num_classes" in state:
+        return int(state["num_classes"])
+    embedding = state["generator"].get("label.embedding.weight")
+    if embedding is None:
+        raise GannetError(
+            f"checkpoint {str(ckpt_path)!r} of a conditional run lacks its number of classes"
+        )
+    return int(embedding.shape[0])

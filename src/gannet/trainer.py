@@ -6,7 +6,8 @@ on fresh noise) or ``Trainer.simultaneous_iteration`` (the authors' released cod
 gradients from one minibatch, applied in one update). Everything else (schedules,
 logging, samples, checkpoints, resume) lives outside those two methods.
 
-Exact resume: all randomness comes from the global torch RNG (noise, dropout), whose state
+Exact resume: all randomness comes from the global torch RNG (noise, dropout, the gradient
+penalty's interpolation weights, spectral norm's initial vectors), whose state
 is checkpointed, and from per-epoch data permutations derived from (seed, epoch). A run
 killed at any moment and resumed from its last checkpoint therefore replays the same
 operations and ends with the same weights, bit for bit on the CPU.
@@ -21,8 +22,9 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +37,17 @@ from gannet.checkpoint import load_checkpoint, save_checkpoint
 from gannet.config import Config
 from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
-from gannet.losses import game_value, make_loss
+from gannet.losses import make_loss
 from gannet.models import build_discriminator, build_generator, sample_noise
 from gannet.optim import PaperSchedule, make_optimizer
 from gannet.plotting import plot_curves, save_samples
+from gannet.regularizers import (
+    apply_spectral_norm,
+    clip_value,
+    clip_weights_,
+    gradient_penalty,
+    r1_penalty,
+)
 from gannet.run import (
     CHECKPOINT,
     CONFIG,
@@ -62,8 +71,20 @@ RESUMABLE_OVERRIDES = {
     "train.snapshot_every",
 }
 
-# Fields of a metrics line accumulated over each logging interval.
-_ACCUMULATED = ("d_loss", "g_loss", "value", "d_real", "d_fake")
+# Fields of a metrics line accumulated over each logging interval. d_loss is D's whole cost
+# (penalties included), d_penalty the penalties' part of it; value is the loss's objective
+# for D (V(D, G) for the 2014 losses); d_real / d_fake are mean sigmoid(D output) (D(x),
+# meaningful for the 2014 losses only), d_real_raw / d_fake_raw the mean raw outputs.
+_ACCUMULATED = (
+    "d_loss",
+    "g_loss",
+    "value",
+    "d_real",
+    "d_fake",
+    "d_real_raw",
+    "d_fake_raw",
+    "d_penalty",
+)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -96,6 +117,18 @@ class Trainer:
 
         self.data = dataset if dataset is not None else load_dataset(config.data)
         self.x_train = self.data.train.to(self.device).contiguous()
+        # Conditional GANs: the labels, gathered with the same indices as the images.
+        self.num_classes = 0
+        self.y_train: Tensor | None = None
+        if config.model.conditional:
+            labels = self.data.train_labels
+            if labels is None or self.data.num_classes < 1:
+                raise GannetError(
+                    f"model.conditional = true needs a labelled dataset, but "
+                    f"{self.data.name!r} has no labels; set model.conditional = false"
+                )
+            self.num_classes = int(self.data.num_classes)
+            self.y_train = labels.to(self.device, torch.long).contiguous()
         self.m = tc.batch_size
         batches = self.x_train.shape[0] // self.m
         per_iteration = tc.k if tc.schedule == "alternating" else 1
@@ -107,23 +140,44 @@ class Trainer:
             )
 
         shape = self.data.sample_shape
-        self.G = build_generator(config.model, shape, self.x_train.mean(0)).to(self.device)
-        self.D = build_discriminator(config.model, shape).to(self.device)
+        mean, classes = self.x_train.mean(0), self.num_classes
+        self.G = build_generator(config.model, shape, mean, classes).to(self.device)
+        self.D = build_discriminator(config.model, shape, classes).to(self.device)
+        # A batch-norm D sees real and fake minibatches in separate passes (DCGAN: one pass
+        # over both mixes their statistics, and on MNIST G then learns nothing); any other D
+        # sees both in one pass, as before.
+        self._separate_d_passes = any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules()
+        )
+        self.loss = make_loss(config.loss.name)
+        # Regularizers that change D itself, before its optimizer takes its parameters.
+        if config.loss.spectral_norm:
+            apply_spectral_norm(self.D)
+        self.clip = clip_value(config.loss)
+        if self.clip > 0:
+            clip_weights_(self.D, self.clip)
         oc = config.optim
         self.opt_d = make_optimizer(oc, self.D.parameters(), oc.lr)
         self.opt_g = make_optimizer(oc, self.G.parameters(), oc.lr * oc.g_lr_scale)
         self.sched_d = PaperSchedule(oc, self.opt_d)
         self.sched_g = PaperSchedule(oc, self.opt_g)
-        self.loss = make_loss(config.loss.name)
         # Polyak/EMA average of G's weights (evaluation only; never trained directly).
         self.G_ema: nn.Module | None = None
         if tc.ema > 0:
             self.G_ema = copy.deepcopy(self.G).requires_grad_(False)
 
         fixed = torch.Generator(device="cpu").manual_seed(tc.seed + 1)
-        self.fixed_z = sample_noise(
-            tc.n_fixed_samples, config.model.z_dim, config.model.noise, "cpu", fixed
-        ).to(self.device)
+        mc = config.model
+        self.fixed_y: Tensor | None = None
+        if self.num_classes:  # one row per class, the same noise in every row
+            per_class = max(1, tc.n_fixed_samples // self.num_classes)
+            z = sample_noise(per_class, mc.z_dim, mc.noise, "cpu", fixed)
+            self.fixed_z = z.repeat(self.num_classes, 1).to(self.device)
+            classes_col = torch.arange(self.num_classes).repeat_interleave(per_class)
+            self.fixed_y = classes_col.to(self.device)
+        else:
+            z = sample_noise(tc.n_fixed_samples, mc.z_dim, mc.noise, "cpu", fixed)
+            self.fixed_z = z.to(self.device)
 
         # Progress counters: `step` counts generator updates (Algorithm 1 iterations).
         self.step = 0
@@ -191,27 +245,34 @@ class Trainer:
 
     def alternating_iteration(self) -> None:
         """One iteration of Algorithm 1."""
-        G, D, loss, m = self.G, self.D, self.loss, self.m
+        D, loss, m = self.D, self.loss, self.m
         for j in range(self.config.train.k):
             # Sample m noise samples and m examples from the data generating distribution.
             z = self.noise(m)
-            x = self.batch(self.iteration_in_epoch * self.config.train.k + j)
+            index = self.iteration_in_epoch * self.config.train.k + j
+            x, y_real = self.batch(index), self.batch_labels(index)
+            y_fake = self.fake_labels(m)  # conditional runs: uniform classes for G
             # Update D by ascending its stochastic gradient (descending its cost).
             with torch.no_grad(), self.autocast():
-                fake = G(z)
+                fake = self._g(z, y_fake)
             with self.autocast():
-                d_real, d_fake = D(torch.cat([x, fake])).float().split(m)
+                d_real, d_fake = self._d_real_fake(x, fake, y_real, y_fake)
             d_cost = self.config.loss.d_cost_scale * loss.d_cost(d_real, d_fake)
+            penalty = self._d_penalty(x, fake, y_real)
+            if penalty is not None:
+                d_cost = d_cost + penalty
             self.opt_d.zero_grad(set_to_none=True)
             d_cost.backward()
             self.opt_d.step()
+            self._clip_d()
             self.sched_d.after_update()
 
         # Sample m fresh noise samples; update G by descending its cost.
         z = self.noise(m)
+        y_fake = self.fake_labels(m)
         D.requires_grad_(False)  # D is held fixed: no weight gradients for it here
         with self.autocast():
-            d_fake_g = D(G(z)).float()
+            d_fake_g = self._d(self._g(z, y_fake), y_fake).float()
         g_cost = loss.g_cost(d_fake_g)
         self.opt_g.zero_grad(set_to_none=True)
         g_cost.backward()
@@ -219,17 +280,22 @@ class Trainer:
         self.sched_g.after_update()
         D.requires_grad_(True)
 
-        self._accumulate(d_cost, g_cost, d_real, d_fake)
+        self._accumulate(d_cost, g_cost, d_real, d_fake, penalty)
 
     def simultaneous_iteration(self) -> None:
         """The authors' update: D's and G's gradients at the same (old) parameters, from one
         minibatch and one dropped-out D pass over it, applied together."""
         G, D, loss, m = self.G, self.D, self.loss, self.m
         z = self.noise(m)
-        x = self.batch(self.iteration_in_epoch)
+        x, y_real = self.batch(self.iteration_in_epoch), self.batch_labels(self.iteration_in_epoch)
+        y_fake = self.fake_labels(m)
         with self.autocast():
-            d_real, d_fake = D(torch.cat([x, G(z)])).float().split(m)
+            fake = self._g(z, y_fake)
+            d_real, d_fake = self._d_real_fake(x, fake, y_real, y_fake)
         d_cost = self.config.loss.d_cost_scale * loss.d_cost(d_real, d_fake)
+        penalty = self._d_penalty(x, fake, y_real)  # its own D passes, on detached inputs
+        if penalty is not None:
+            d_cost = d_cost + penalty
         g_cost = loss.g_cost(d_fake)
         d_params, g_params = list(D.parameters()), list(G.parameters())
         d_grads = torch.autograd.grad(d_cost, d_params, retain_graph=True)
@@ -238,9 +304,32 @@ class Trainer:
             p.grad = g
         self.opt_d.step()
         self.opt_g.step()
+        self._clip_d()
         self.sched_d.after_update()
         self.sched_g.after_update()
-        self._accumulate(d_cost, g_cost, d_real, d_fake)
+        self._accumulate(d_cost, g_cost, d_real, d_fake, penalty)
+
+    def _d_penalty(self, x: Tensor, fake: Tensor, y: Tensor | None = None) -> Tensor | None:
+        """The penalties added to D's cost (after loss.d_cost_scale), from a real and a fake
+        batch: WGAN-GP's gradient penalty (loss wgan-gp) and R1 (loss.r1_gamma > 0); None
+        when there are none. Each runs its own D pass(es) on detached inputs; extra inputs of
+        D (e.g. class labels) are bound in ``critic``: a conditional D is evaluated with the
+        real batch's labels ``y`` (also at WGAN-GP's interpolates)."""
+        lc = self.config.loss
+        critic: Callable[[Tensor], Tensor] = self.D if y is None else partial(self.D, y=y)
+        total: Tensor | None = None
+        with self.autocast():
+            if self.loss.gradient_penalty:
+                total = gradient_penalty(critic, x, fake, lc.gp_weight)
+            if lc.r1_gamma > 0:
+                r1 = r1_penalty(critic, x, lc.r1_gamma)
+                total = r1 if total is None else total + r1
+        return total
+
+    def _clip_d(self) -> None:
+        """WGAN's weight clipping after a D update (when loss.clip resolves to c > 0)."""
+        if self.clip > 0:
+            clip_weights_(self.D, self.clip)
 
     # ------------------------------------------------------------------ the run
 
@@ -288,7 +377,7 @@ class Trainer:
         if self.iteration_in_epoch != 0:  # stopped mid-epoch by max_steps
             self.save_checkpoint()
         self._write_status("finished")
-        plot_curves(self.metrics.read(), self.run_dir / "curves.png")
+        plot_curves(self.metrics.read(), self.run_dir / "curves.png", self.loss.probabilistic)
         self._print(f"gannet: finished at epoch {self.epoch - 1}, step {self.step}: {self.run_dir}")
         return self.run_dir
 
@@ -313,7 +402,7 @@ class Trainer:
         self.epoch += 1
         self.iteration_in_epoch = 0
         self.save_checkpoint()
-        plot_curves(self.metrics.read(), self.run_dir / "curves.png")
+        plot_curves(self.metrics.read(), self.run_dir / "curves.png", self.loss.probabilistic)
 
     # ------------------------------------------------------------------ pieces
 
@@ -323,8 +412,8 @@ class Trainer:
             return
         with torch.no_grad():
             ema_params: list[Tensor] = list(self.G_ema.parameters())
-            params: list[Tensor] = list(self.G.parameters())
-            torch._foreach_lerp_(ema_params, params, 1.0 - self.config.train.ema)
+            g_params: list[Tensor] = list(self.G.parameters())
+            torch._foreach_lerp_(ema_params, g_params, 1.0 - self.config.train.ema)
             for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
                 b_ema.copy_(b)
 
@@ -343,6 +432,39 @@ class Trainer:
         idx = self._perm[index * self.m : (index + 1) * self.m]
         return self.x_train.index_select(0, idx)
 
+    def batch_labels(self, index: int) -> Tensor | None:
+        """The labels of :meth:`batch` ``index`` (same indices); None when unconditional."""
+        if self.y_train is None:
+            return None
+        assert self._perm is not None
+        return self.y_train.index_select(0, self._perm[index * self.m : (index + 1) * self.m])
+
+    def fake_labels(self, n: int) -> Tensor | None:
+        """Conditional runs: n classes for G, uniform, from the global torch RNG (so exact
+        resume holds); None (and no random draw) when unconditional."""
+        if not self.num_classes:
+            return None
+        return torch.randint(self.num_classes, (n,), device=self.device)
+
+    def _g(self, z: Tensor, y: Tensor | None) -> Tensor:
+        out: Tensor = self.G(z) if y is None else self.G(z, y)
+        return out
+
+    def _d(self, x: Tensor, y: Tensor | None) -> Tensor:
+        out: Tensor = self.D(x) if y is None else self.D(x, y)
+        return out
+
+    def _d_real_fake(
+        self, x: Tensor, fake: Tensor, y_real: Tensor | None, y_fake: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
+        """D's outputs (float) on a real and a fake minibatch: one pass over both, or two
+        passes for a batch-norm D."""
+        if self._separate_d_passes:
+            return self._d(x, y_real).float(), self._d(fake, y_fake).float()
+        y = None if y_real is None or y_fake is None else torch.cat([y_real, y_fake])
+        d_real, d_fake = self._d(torch.cat([x, fake]), y).float().split(x.shape[0])
+        return d_real, d_fake
+
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.config.train.precision == "bf16":
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
@@ -352,19 +474,36 @@ class Trainer:
         G = self.G_eval
         G.eval()
         with torch.no_grad():
-            samples = G(self.fixed_z).float()
+            if self.fixed_y is None:
+                samples = G(self.fixed_z).float()
+            else:
+                samples = G(self.fixed_z, self.fixed_y).float()
         G.train()
-        save_samples(samples, path)
+        if self.fixed_y is None:
+            save_samples(samples, path)
+        else:  # one row per class
+            per_class = self.fixed_z.shape[0] // self.num_classes
+            save_samples(samples, path, nrow=per_class, labels=self.fixed_y)
 
-    def _accumulate(self, d_cost: Tensor, g_cost: Tensor, d_real: Tensor, d_fake: Tensor) -> None:
+    def _accumulate(
+        self,
+        d_cost: Tensor,
+        g_cost: Tensor,
+        d_real: Tensor,
+        d_fake: Tensor,
+        penalty: Tensor | None = None,
+    ) -> None:
         with torch.no_grad():
             row = torch.stack(
                 [
                     d_cost.detach(),
                     g_cost.detach(),
-                    game_value(d_real, d_fake),
+                    self.loss.value(d_real, d_fake),
                     torch.sigmoid(d_real).mean(),
                     torch.sigmoid(d_fake).mean(),
+                    d_real.mean(),
+                    d_fake.mean(),
+                    penalty.detach() if penalty is not None else torch.zeros_like(d_cost),
                 ]
             )
             self._acc += row.double().cpu()
@@ -407,7 +546,10 @@ class Trainer:
         self._reset_interval()
 
     def _health(self, record: dict[str, Any]) -> None:
-        """Warn once when D(G(z)) stays near 0 (the saturating-gradient regime)."""
+        """Warn once when D(G(z)) stays near 0 (the saturating-gradient regime); only for
+        losses whose D output is a probability's logit."""
+        if not self.loss.probabilistic:
+            return
         self._low_d_fake_intervals = (
             self._low_d_fake_intervals + 1 if record["d_fake"] < 0.01 else 0
         )
@@ -444,6 +586,7 @@ class Trainer:
             "iteration_in_epoch": self.iteration_in_epoch,
             "elapsed": self.elapsed,
             "rng": rng,
+            "num_classes": self.num_classes,
         }
         if self.G_ema is not None:
             state["generator_ema"] = self.G_ema.state_dict()
@@ -482,7 +625,14 @@ class Trainer:
     def save_snapshot(self) -> None:
         """Weights only, kept along the way for evaluation at several epochs."""
         state = self.state()
-        names = ("config", "sample_shape", "generator", "discriminator", "generator_ema")
+        names = (
+            "config",
+            "sample_shape",
+            "generator",
+            "discriminator",
+            "generator_ema",
+            "num_classes",
+        )
         keep = {k: state[k] for k in names if k in state}
         keep.update(step=self.step, epochs_completed=self.epoch)
         save_checkpoint(self.run_dir / "snapshots" / f"epoch-{self.epoch:04d}.pt", keep)
@@ -529,15 +679,21 @@ class Trainer:
             self._bar.n = self.step
             self._bar.set_postfix_str(
                 f"ep {r['epoch']} D {r['d_loss']:.3f} G {r['g_loss']:.3f} "
-                f"D(x) {r['d_real']:.2f} D(G(z)) {r['d_fake']:.2f} {r['images_per_s']:.0f} img/s"
+                f"{self._outputs(r, 2)} {r['images_per_s']:.0f} img/s"
             )
         elif self._mode == "lines":
             print(
                 f"epoch {r['epoch']:4d} step {r['step']:7d} | D {r['d_loss']:.4f} "
-                f"G {r['g_loss']:.4f} V {r['value']:.4f} | D(x) {r['d_real']:.3f} "
-                f"D(G(z)) {r['d_fake']:.3f} | {r['images_per_s']:.0f} img/s",
+                f"G {r['g_loss']:.4f} V {r['value']:.4f} | {self._outputs(r, 3)} | "
+                f"{r['images_per_s']:.0f} img/s",
                 flush=True,
             )
+
+    def _outputs(self, r: dict[str, Any], digits: int) -> str:
+        """Mean D(x), D(G(z)) for the 2014 losses; mean raw outputs f(x), f(G(z)) otherwise."""
+        if self.loss.probabilistic:
+            return f"D(x) {r['d_real']:.{digits}f} D(G(z)) {r['d_fake']:.{digits}f}"
+        return f"f(x) {r['d_real_raw']:.{digits}f} f(G(z)) {r['d_fake_raw']:.{digits}f}"
 
     def _print(self, message: str) -> None:
         if self.config.train.progress == "none":
@@ -597,6 +753,28 @@ def _validate(config: Config) -> None:
     for ok, message in checks:
         if not ok:
             raise GannetError(message)
+    _validate_loss(config)
+
+
+def _validate_loss(config: Config) -> None:
+    """The loss and its regularizers: one GannetError line for a bad value."""
+    lc = config.loss
+    loss = make_loss(lc.name)  # an unknown name lists the registered losses
+    for key, value, hint in (
+        ("loss.gp_weight", lc.gp_weight, "the gradient penalty's lambda; the paper used 10"),
+        ("loss.r1_gamma", lc.r1_gamma, "0 turns R1 off"),
+    ):
+        if not (math.isfinite(value) and value >= 0):
+            raise GannetError(f"{key} must be a finite number >= 0 ({hint}), got {value}")
+    if loss.gradient_penalty and lc.gp_weight == 0:
+        raise GannetError(
+            "loss.gp_weight must be > 0 for loss.name='wgan-gp' (the paper used 10); "
+            "for no penalty use loss.name='wasserstein'"
+        )
+    if not math.isfinite(lc.clip):
+        raise GannetError(
+            f"loss.clip must be a finite number (0 = the loss's default, < 0 = off), got {lc.clip}"
+        )
 
 
 def epoch_permutation(n: int, seed: int, epoch: int, device: torch.device) -> Tensor:

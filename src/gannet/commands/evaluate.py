@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -13,6 +14,9 @@ from gannet.config import DataConfig
 from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gannet.classifier import Classifier, ClassifierInfo
 
 
 @command("eval")
@@ -52,6 +56,7 @@ def _eval_parser(sub: argparse._SubParsersAction) -> None:
     pz.add_argument("--data-dir", help="folder holding the dataset files")
     pz.add_argument("--out", help="JSON result file (default: RUN/eval/parzen.json)")
     pz.set_defaults(handler=_parzen)
+    _add_modes_parser(metrics)
 
 
 def _validation_rows(spec: str, data: Dataset) -> torch.Tensor:
@@ -125,5 +130,202 @@ def _parzen(args: argparse.Namespace) -> int:
         out = None
     if out is not None:
         atomic_write_bytes(out, (json.dumps(result.to_dict(), indent=2) + "\n").encode())
+        print(f"wrote {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------- modes
+
+
+def _add_modes_parser(metrics: argparse._SubParsersAction) -> None:
+    md = metrics.add_parser(
+        "modes",
+        help="mode coverage: modes of a 2-D mixture, or classes of MNIST / Fashion-MNIST",
+        description="Count the modes a generator produces. A mixture-2d run: modes covered "
+        "(high-quality samples within 3 std of a mode), the share of high-quality samples and "
+        "KL(mode histogram || uniform). An mnist or fashion-mnist run: classes covered and "
+        "KL(predicted-class histogram || uniform), labels from gannet's own classifier "
+        "('gannet classifier train DATASET'). The same numbers for real test data are "
+        "reported as a reference. Writes RUN/eval/modes.json.",
+    )
+    md.add_argument("run", nargs="?", help="run folder (or use --samples-file)")
+    md.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="samples drawn (default 2500 for a 2-D mixture, as VEEGAN and PacGAN; 10000 for "
+        "images)",
+    )
+    md.add_argument("--seed", type=int, default=0, help="noise seed for the samples (default 0)")
+    md.add_argument("--checkpoint", help="a snapshot to evaluate instead of the latest checkpoint")
+    md.add_argument("--samples-file", help="evaluate these samples (.npz, key 'samples') instead")
+    md.add_argument("--data", help="dataset for --samples-file (mixture-2d, mnist, fashion-mnist)")
+    md.add_argument(
+        "--mixture", choices=["ring", "grid"], help="mixture of --data mixture-2d (default ring)"
+    )
+    md.add_argument("--data-dir", help="folder holding the dataset files")
+    md.add_argument(
+        "--min-count",
+        type=int,
+        help="mixtures: high-quality samples a mode needs (default: 1 per 2500 samples)",
+    )
+    md.add_argument(
+        "--min-share",
+        type=float,
+        help="images: share of the samples a class needs (default: 0.1/K, 1%% for 10 classes)",
+    )
+    md.add_argument(
+        "--train-classifier",
+        action="store_true",
+        help="train and cache the classifier first when it is missing (a few minutes)",
+    )
+    md.add_argument("--out", help="JSON result file (default: RUN/eval/modes.json)")
+    md.set_defaults(handler=_modes)
+
+
+def _classifier_for(name: str, data_dir: str, train: bool) -> tuple[Classifier, ClassifierInfo]:
+    from gannet.classifier import (
+        cached_classifier,
+        classifier_path,
+        save_classifier,
+        train_classifier,
+    )
+
+    path = classifier_path(name)
+    if path.is_file() or not train:
+        if not path.is_file():
+            raise GannetError(
+                f"no {name} classifier cached at {path}; train it with "
+                f"'gannet classifier train {name}' (a few minutes on a CPU) or add "
+                "--train-classifier"
+            )
+        return cached_classifier(name)
+    print(f"no {name} classifier cached; training it (--train-classifier) ...", flush=True)
+    model, info = train_classifier(
+        name,
+        data_dir=data_dir,
+        progress=lambda r: print(
+            f"  epoch {r['epoch']}/{r['epochs']}: loss {r['loss']:.4f} ({r['seconds']:.0f} s)",
+            flush=True,
+        ),
+    )
+    print(f"  {info.summary()}; wrote {save_classifier(model, info)}")
+    return model, info
+
+
+def _modes(args: argparse.Namespace) -> int:
+    import time
+
+    from gannet.classifier import SUPPORTED, classifier_path
+    from gannet.metrics.modes import (
+        LITERATURE_SAMPLES,
+        classifier_mode_stats,
+        load_points_npz,
+        mixture_mode_stats,
+    )
+    from gannet.metrics.parzen import load_samples_npz
+    from gannet.run import load_run
+
+    if args.samples is not None and args.samples < 1:
+        raise GannetError("--samples must be at least 1")
+    if args.min_count is not None and args.min_count < 1:
+        raise GannetError("--min-count must be at least 1")
+    if args.min_share is not None and not 0 < args.min_share <= 1:
+        raise GannetError("--min-share must be in (0, 1], e.g. 0.01")
+    t0 = time.perf_counter()
+    run = None
+    if args.samples_file:
+        if args.run:
+            raise GannetError("give either a RUN or --samples-file, not both")
+        if not args.data:
+            raise GannetError("--samples-file needs --data NAME (e.g. --data mixture-2d)")
+        if args.samples is not None:
+            raise GannetError("--samples is for runs; --samples-file evaluates every row")
+        data_cfg = DataConfig(
+            name=args.data, data_dir=args.data_dir or "", mixture=args.mixture or "ring"
+        )
+        label = Path(args.samples_file).name
+    elif args.run:
+        if args.mixture or args.data:
+            raise GannetError("--data and --mixture are for --samples-file; a run knows its data")
+        run = load_run(args.run, checkpoint=args.checkpoint)
+        data_cfg = run.config.data
+        if args.data_dir:
+            data_cfg = DataConfig(**{**data_cfg.__dict__, "data_dir": args.data_dir})
+        label = f"gannet (epoch {run.epoch}, step {run.step})"
+    else:
+        raise GannetError("give a RUN folder, or --samples-file FILE.npz --data NAME")
+    name = data_cfg.name
+    mixture = name == "mixture-2d"
+    if not mixture and name not in SUPPORTED:
+        raise GannetError(
+            f"mode metrics need a mixture-2d run or an image run on {' or '.join(SUPPORTED)}; "
+            f"{name!r} is neither"
+        )
+    if mixture and args.min_share is not None:
+        raise GannetError("--min-share is for image data; mixtures take --min-count")
+    if not mixture and args.min_count is not None:
+        raise GannetError("--min-count is for mixtures; image data takes --min-share")
+    classifier = info = None
+    if not mixture:  # before drawing samples: fail fast when the classifier is missing
+        classifier, info = _classifier_for(name, data_cfg.data_dir, args.train_classifier)
+    if run is not None:
+        n = args.samples or (LITERATURE_SAMPLES if mixture else 10000)
+        samples = run.sample(n, seed=args.seed)
+    elif mixture:
+        samples = load_points_npz(args.samples_file)
+    else:
+        samples = load_samples_npz(args.samples_file)
+    data = load_dataset(DataConfig(**{**data_cfg.__dict__, "subset": 0}))
+    if data.test is None:
+        raise GannetError(f"dataset {name!r} has no test split to compare with")
+    rows = min(len(samples), len(data.test))
+    result: dict[str, object]
+    if mixture:
+        kind = data_cfg.mixture
+        stats = mixture_mode_stats(samples, kind, min_count=args.min_count)
+        ref = mixture_mode_stats(data.test[:rows], kind)
+        what = f"{name} {kind}"
+        result = {"metric": "modes-2d", **stats.to_dict(), "dataset": name, "mixture": kind}
+        needs = f"a mode needs >= {stats.min_count} high-quality samples"
+    else:
+        assert classifier is not None and info is not None
+        labels = None if data.test_labels is None else data.test_labels[:rows]
+        stats = classifier_mode_stats(samples, classifier, min_share=args.min_share)
+        ref = classifier_mode_stats(
+            data.test[:rows], classifier, min_share=args.min_share, labels=labels
+        )
+        what = name
+        result = {
+            "metric": "modes-classifier",
+            **stats.to_dict(),
+            "dataset": name,
+            "classifier": {
+                "path": str(classifier_path(name)),
+                "test_accuracy": info.test_accuracy,
+                "epochs": info.epochs,
+                "created": info.created,
+            },
+        }
+        needs = f"a class needs >= {stats.min_count} samples"
+    result.update(
+        source=label,
+        seed=args.seed if run is not None else None,
+        checkpoint=str(run.checkpoint) if run is not None else None,
+        reference={"split": "test", **ref.to_dict()},
+        seconds=time.perf_counter() - t0,
+    )
+    width = max(len(label), len("real test data"))
+    print(f"{label:{width}s}  {what}  {stats.summary()}  ({stats.n_samples} samples, {needs})")
+    print(f"{'real test data':{width}s}  {what}  {ref.summary()}  ({ref.n_samples} rows)")
+    if args.out:
+        out: Path | None = Path(args.out)
+    elif run is not None:
+        stem = "modes" if not args.checkpoint else f"modes-{Path(args.checkpoint).stem}"
+        out = run.path / "eval" / f"{stem}.json"
+    else:
+        out = None
+    if out is not None:
+        atomic_write_bytes(out, (json.dumps(result, indent=2) + "\n").encode())
         print(f"wrote {out}")
     return 0

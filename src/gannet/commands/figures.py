@@ -20,7 +20,8 @@ def _figure_parser(sub: argparse._SubParsersAction) -> None:
         "figure",
         help="draw the paper's figures (samples + nearest neighbours, interpolation, 1-D toy)",
         description="Draw the figures of Goodfellow et al. (2014) from gannet runs: "
-        "'samples' (Figure 2), 'interpolate' (Figure 3), 'toy1d' (Figure 1).",
+        "'samples' (Figure 2), 'interpolate' (Figure 3), 'toy1d' (Figure 1), and 'classes' "
+        "(per-class samples of a conditional run).",
     )
     figures = p.add_subparsers(dest="figure", metavar="FIGURE")
     figures.required = True
@@ -72,6 +73,26 @@ def _figure_parser(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--seed", type=int, default=None, help="noise seed (default: from the run)")
     i.add_argument("--checkpoint", help="a snapshot to use instead of the latest checkpoint")
     i.set_defaults(handler=_interpolate)
+
+    c = figures.add_parser(
+        "classes",
+        help="conditional runs: a grid with one row of samples per class",
+        description="Samples of a conditional run (model.conditional = true), one row per "
+        "class; column j uses the same noise vector in every row, so it shows what the class "
+        "alone changes. Runs on 1-D / 2-D data get a plot coloured by class instead.",
+    )
+    c.add_argument("run", help="run folder (from 'gannet train')")
+    c.add_argument("--out", required=True, metavar="FILE.png", help="PNG file to write")
+    c.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        metavar="PER_CLASS",
+        help="samples per class (default 10 for images, 250 for 1-D / 2-D data)",
+    )
+    c.add_argument("--seed", type=int, default=None, help="noise seed (default: from the run)")
+    c.add_argument("--checkpoint", help="a snapshot to use instead of the latest checkpoint")
+    c.set_defaults(handler=_classes)
 
     t = figures.add_parser(
         "toy1d",
@@ -148,6 +169,27 @@ def _interpolate(args: argparse.Namespace) -> int:
     save_png(picture, out, scale=png_scale(shape[-1]))
     kind = "spherical" if args.slerp else "linear"
     print(f"wrote {args.rows} {kind} interpolations of {args.steps} steps to {out}")
+    return 0
+
+
+def _classes(args: argparse.Namespace) -> int:
+    from gannet.figures import class_samples, image_shape, png_scale
+    from gannet.plotting import image_grid, save_png, save_samples
+    from gannet.run import load_run
+
+    out = _png(args.out)
+    if args.n is not None and args.n < 1:
+        raise GannetError("--n must be at least 1")
+    run = load_run(args.run, checkpoint=args.checkpoint)
+    probe = run.sample(1, seed=0)
+    per_class = args.n or (10 if probe.dim() == 4 else 250)
+    samples, labels = class_samples(run, per_class, args.seed)
+    if probe.dim() == 4:
+        shape = image_shape(run)
+        save_png(image_grid(samples, nrow=per_class), out, scale=png_scale(shape[-1]))
+    else:
+        save_samples(samples, out, labels=labels)
+    print(f"wrote {run.num_classes} classes x {per_class} samples to {out}")
     return 0
 
 

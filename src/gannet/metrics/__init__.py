@@ -13,6 +13,7 @@ from gannet.registry import Registry
 METRICS: Registry[Callable[..., Any]] = Registry("metric")
 
 # Imported after METRICS exists: each metric module registers itself into it.
+import gannet.metrics.modes  # noqa: E402  (modes-2d, modes-classifier)
 import gannet.metrics.parzen  # noqa: E402, F401
 
 __all__ = ["METRICS"]

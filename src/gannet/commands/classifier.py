@@ -1,0 +1,164 @@
+"""``gannet classifier train|info``: gannet's own MNIST / Fashion-MNIST classifier."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from gannet.cli import command
+from gannet.errors import GannetError
+
+
+@command("classifier")
+def _classifier_parser(sub: argparse._SubParsersAction) -> None:
+    from gannet.classifier import DEFAULT_EPOCHS, SUPPORTED
+
+    p = sub.add_parser(
+        "classifier",
+        help="train or describe gannet's own image classifier (for mode metrics)",
+        description="A small CNN trained by gannet on MNIST or Fashion-MNIST, cached under "
+        "the gannet cache folder; 'gannet eval modes' uses it to count the classes a "
+        "generator produces.",
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    tr = actions.add_parser(
+        "train",
+        help="train the classifier of a dataset and cache it",
+        description="Train the classifier (Adam, one-cycle schedule, seeded), measure its "
+        "test accuracy and cache weights and details atomically. A classifier already "
+        "cached is kept unless --force is given.",
+    )
+    tr.add_argument("dataset", choices=SUPPORTED, help="dataset to train on")
+    tr.add_argument(
+        "--epochs", type=int, default=DEFAULT_EPOCHS, help=f"epochs (default {DEFAULT_EPOCHS})"
+    )
+    tr.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    tr.add_argument("--data-dir", metavar="DIR", help="folder holding the dataset files")
+    tr.add_argument("--force", action="store_true", help="retrain even when one is cached")
+    tr.add_argument(
+        "--threads", type=int, default=0, help="CPU threads (default 0: PyTorch's default)"
+    )
+    tr.set_defaults(handler=_train)
+    info = actions.add_parser(
+        "info",
+        help="show the cached classifiers",
+        description="For each dataset (or the one given): where its classifier is cached, "
+        "its test accuracy and how it was trained.",
+    )
+    info.add_argument("dataset", nargs="?", help="only this dataset")
+    info.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    info.set_defaults(handler=_info)
+
+
+def _print_epoch(record: dict[str, Any]) -> None:
+    val = record["validation_accuracy"]
+    val_text = "" if val is None else f", validation accuracy {100 * val:.2f} %"
+    print(
+        f"epoch {record['epoch']}/{record['epochs']}: loss {record['loss']:.4f}{val_text} "
+        f"({record['seconds']:.0f} s, {record['cpu_seconds']:.0f} s CPU)",
+        flush=True,
+    )
+
+
+def _train(args: argparse.Namespace) -> int:
+    from gannet.classifier import (
+        classifier_path,
+        load_classifier,
+        save_classifier,
+        train_classifier,
+    )
+
+    if args.epochs < 1:
+        raise GannetError("--epochs must be at least 1")
+    if args.threads < 0:
+        raise GannetError("--threads must be >= 0 (0 = PyTorch's default)")
+    path = classifier_path(args.dataset)
+    if path.is_file() and not args.force:
+        try:
+            _, info = load_classifier(path)
+        except GannetError:
+            raise GannetError(
+                f"{path} exists but cannot be loaded; retrain with "
+                f"'gannet classifier train {args.dataset} --force'"
+            ) from None
+        print(f"already cached: {info.summary()}")
+        print(f"  {path}  (use --force to retrain)")
+        return 0
+    print(f"training the {args.dataset} classifier for {args.epochs} epochs ...", flush=True)
+    model, info = train_classifier(
+        args.dataset,
+        epochs=args.epochs,
+        data_dir=args.data_dir or "",
+        seed=args.seed,
+        progress=_print_epoch,
+        threads=args.threads,
+    )
+    saved = save_classifier(model, info)
+    print(info.summary())
+    print(f"wrote {saved}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from gannet.classifier import SUPPORTED, ClassifierInfo, classifier_path, load_classifier
+
+    if args.dataset is not None and args.dataset not in SUPPORTED:
+        raise GannetError(
+            f"gannet has no classifier for dataset {args.dataset!r}; choose one of: "
+            f"{', '.join(SUPPORTED)}"
+        )
+    if args.dataset is not None and not classifier_path(args.dataset).is_file():
+        raise GannetError(
+            f"no {args.dataset} classifier cached at {classifier_path(args.dataset)}; train "
+            f"it with 'gannet classifier train {args.dataset}'"
+        )
+    names = [args.dataset] if args.dataset else list(SUPPORTED)
+    report: dict[str, Any] = {}
+    for name in names:
+        path = classifier_path(name)
+        entry: dict[str, Any] = {"path": str(path), "cached": path.is_file()}
+        if path.is_file():
+            try:
+                _, info = load_classifier(path)
+            except GannetError as e:
+                message = str(e).replace("DATASET", name)
+                if args.dataset:  # the one asked for: its problem is the answer
+                    raise GannetError(message) from None
+                entry["error"] = message
+            else:
+                entry["info"] = info.to_dict()
+        report[name] = entry
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    for name, entry in report.items():
+        if "info" in entry:
+            info = ClassifierInfo.from_dict(entry["info"])
+            print(f"{info.summary()}  {entry['path']}")
+            if args.dataset:
+                _print_details(info)
+        elif "error" in entry:
+            print(f"{name}: unusable: {entry['error']}")
+        else:
+            print(f"{name}: not trained (gannet classifier train {name})  {entry['path']}")
+    return 0
+
+
+def _print_details(info: Any) -> None:
+    val = info.validation_accuracy
+    print(f"  trained on   {info.n_train} images from {info.data_source}, seed {info.seed}")
+    print(
+        f"  schedule     {info.epochs} epochs, batch {info.batch_size}, Adam one-cycle "
+        f"lr {info.lr:g}, {info.threads} threads on {info.device}"
+    )
+    if val is not None:
+        print(f"  validation   {100 * val:.2f} %")
+    print(f"  test         {100 * info.test_accuracy:.2f} % of {info.n_test} images")
+    print(f"  versions     torch {info.torch_version}, gannet {info.gannet_version}")
+    for r in info.history:
+        v = r.get("validation_accuracy")
+        v_text = "" if v is None else f", validation {100 * v:.2f} %"
+        print(f"  epoch {r['epoch']}: loss {r['loss']:.4f}{v_text}, {r['seconds']:.0f} s")
+    print(f"  time         {info.seconds:.0f} s wall, {info.cpu_seconds:.0f} s CPU")
