@@ -67,3 +67,20 @@ def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
         save_checkpoint(path, {**_state(), "generator": {"w": torch.zeros(3)}})
     assert path.read_bytes() == before
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_version_and_foreign_gannet_files(tmp_path):
+    path = tmp_path / "c.pt"
+    for version, fragment in ((2, "newer than this gannet"), ("1", "invalid format version")):
+        save_checkpoint(path, {**_state(), "version": version})
+        with pytest.raises(GannetError, match=fragment) as err:
+            load_checkpoint(path)
+        assert "\n" not in str(err.value)
+    torch.save({"format": "gannet-classifier", "version": 1}, path)
+    with pytest.raises(GannetError, match="is a 'gannet-classifier' file"):
+        load_checkpoint(path)
+    torch.save({"format": "gannet-checkpoint", "version": 1, "config": {}}, path)
+    with pytest.raises(GannetError, match="lacks generator, discriminator: it is incomplete"):
+        load_checkpoint(path)
+    with pytest.raises(GannetError, match="is not a file"):
+        load_checkpoint(tmp_path)

@@ -4,6 +4,7 @@ exit code 2 and no traceback, leaving what was written before untouched."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -238,3 +239,25 @@ def test_resume_accepts_a_new_data_dir(mnist_run):
     run, data_dir = mnist_run
     proc = run_cli("train", "--resume", str(run), "--data-dir", str(data_dir))
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize(("args", "codes"), [(["datasets"], {141}), (["--help"], {0, 141})])
+def test_closed_stdout_ends_quietly(args, codes):
+    """`gannet ... | head -1`: when stdout's reader has gone, gannet stops without a
+    BrokenPipeError traceback and exits with 141 (128 + SIGPIPE), as the shell would.
+    (argparse's --help ignores the failed write itself and exits 0.)"""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before gannet writes a byte: every write fails
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "gannet", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.stderr == ""
+    assert proc.returncode in codes

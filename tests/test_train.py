@@ -203,3 +203,28 @@ def test_bf16_precision_runs(tiny_images, tmp_path):
     run = gannet.train(small(["train.precision='bf16'"]), out=tmp_path / "r", dataset=tiny_images)
     assert all(p.dtype == torch.float32 for p in run.generator.parameters())
     assert all(math.isfinite(m["d_loss"]) for m in run.metrics)
+
+
+def test_linear_lr_schedule_reaches_zero_at_the_last_step(tiny_images, tmp_path):
+    config = small(
+        [
+            "optim.name='adam'",
+            "optim.lr=1e-3",
+            "optim.g_lr_scale=2.0",
+            "optim.lr_schedule='linear'",
+            "train.max_steps=8",
+            "train.log_every=1",
+        ]
+    )
+    trainer = Trainer.create(config, tmp_path / "run", tiny_images)
+    trainer.fit()
+    lrs = [r["lr"] for r in trainer.metrics.read()]  # G's lr after each step
+    assert lrs == pytest.approx([2e-3 * (1 - s / 8) for s in range(1, 9)])
+    assert trainer.opt_d.param_groups[0]["lr"] == 0.0
+
+
+def test_default_lr_schedule_keeps_adam_constant(tiny_images, tmp_path):
+    config = small(["optim.name='adam'", "optim.lr=1e-3", "train.max_steps=4"])
+    trainer = Trainer.create(config, tmp_path / "run", tiny_images)
+    trainer.fit()
+    assert trainer.opt_g.param_groups[0]["lr"] == 1e-3

@@ -20,18 +20,17 @@ Cache: ``cache_dir("classifiers") / "<dataset>.pt"`` (``$GANNET_CACHE/classifier
 ``$XDG_CACHE_HOME/gannet/classifiers``, else ``~/.cache/gannet/classifiers``), written
 atomically, with a readable ``<dataset>.json`` beside it. The ``.pt`` file is a plain dict of
 tensors and primitive values loaded with ``torch.load(weights_only=True)``, so it can never
-run code; every problem loading it is one :class:`GannetError` line.
+run code; every problem loading it is one :class:`GannetError` line (the file is written
+and read by :mod:`gannet.checkpoint`'s ``save_weights_file`` / ``load_weights_file``, as
+training checkpoints are).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import pickle
 import platform
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -42,8 +41,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gannet.checkpoint import first_line, load_weights_file, save_weights_file
 from gannet.errors import GannetError
-from gannet.io import atomic_write, atomic_write_bytes
+from gannet.io import atomic_write_bytes
 
 __all__ = [
     "DEFAULT_EPOCHS",
@@ -409,11 +409,8 @@ def save_classifier(
         # such as torch.__version__ would make the file unloadable with weights_only=True).
         "info": json.loads(json.dumps(info.to_dict())),
     }
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    data = buffer.getvalue()
     try:
-        atomic_write(target, lambda f: f.write(data))
+        save_weights_file(target, payload)
         atomic_write_bytes(
             target.with_suffix(".json"), (json.dumps(info.to_dict(), indent=2) + "\n").encode()
         )
@@ -428,43 +425,23 @@ def load_classifier(
     """Load and verify a classifier file; any problem is one GannetError line."""
     path = Path(path)
     retrain = "retrain it with 'gannet classifier train DATASET --force'"
-    if not path.is_file():
-        raise GannetError(f"classifier file {str(path)!r} not found")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except (
-        RuntimeError,
-        EOFError,
-        zipfile.BadZipFile,
-        pickle.UnpicklingError,
-        ValueError,
-        OSError,
-        KeyError,
-    ) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise GannetError(
-            f"classifier file {str(path)!r} is truncated, corrupt or not a safe weights file "
-            f"({first[:160]}); {retrain}"
-        ) from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise GannetError(f"{str(path)!r} is not a gannet classifier file; {retrain}")
-    missing = [k for k in ("version", "arch", "state_dict", "info") if k not in state]
-    if missing:
-        raise GannetError(f"classifier file {str(path)!r} lacks {', '.join(missing)}; {retrain}")
-    if not isinstance(state["version"], int) or state["version"] > VERSION:
-        raise GannetError(
-            f"classifier file {str(path)!r} has format version {state['version']}, newer than "
-            f"this gannet understands ({VERSION}); upgrade gannet or {retrain}"
-        )
+    state = load_weights_file(
+        path,
+        format=FORMAT,
+        version=VERSION,
+        required=("arch", "state_dict", "info"),
+        what="classifier file",
+        fix=retrain,
+        map_location=map_location,
+    )
     try:
         model = Classifier(**state["arch"])
         model.load_state_dict(state["state_dict"])
         info = ClassifierInfo.from_dict(state["info"])
-    except (TypeError, ValueError, RuntimeError, GannetError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    except (TypeError, ValueError, RuntimeError, AttributeError, GannetError) as e:
         raise GannetError(
-            f"classifier file {str(path)!r} does not hold a usable classifier ({first[:160]}); "
-            f"{retrain}"
+            f"classifier file {str(path)!r} does not hold a usable classifier "
+            f"({first_line(e)}); {retrain}"
         ) from None
     model.to(map_location).eval()
     return model, info

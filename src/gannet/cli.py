@@ -258,7 +258,26 @@ def _load_plugins() -> None:
                 raise
 
 
+EXIT_BROKEN_PIPE = 141
+"""Exit status when stdout's reader went away (e.g. ``| head -1``): 128 + SIGPIPE, as a
+shell reports a command killed by SIGPIPE."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _run(argv)
+        finally:  # inside the try: a closed pipe shows up here, not at interpreter exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader of stdout has gone (e.g. `gannet ... | head -1`): stop quietly. Point
+        # stdout at devnull so Python's own flush at exit does not fail again (the recipe
+        # of the Python docs, "Note on SIGPIPE" in the signal module).
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -269,6 +288,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gannet: interrupted", file=sys.stderr)
         return 130
+
+
+def _stdout_to_devnull() -> None:
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a non-file (tests)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 if __name__ == "__main__":  # run as `python -m gannet.cli`: use the importable module's

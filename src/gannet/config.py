@@ -135,6 +135,10 @@ class OptimConfig:
     """adam: (beta1, beta2)."""
     g_lr_scale: float = 1.0
     """Generator lr = lr * g_lr_scale."""
+    lr_schedule: Literal["paper", "linear"] = "paper"
+    """paper: paper-sgd divides lr by lr_decay after every update, adam and rmsprop keep it
+    constant; linear (any optimizer): lr falls linearly from its initial value to 0 at the
+    run's last generator step (train.max_steps, else train.epochs x iterations per epoch)."""
 
 
 @dataclass
@@ -171,6 +175,10 @@ class TrainConfig:
     """Size of the fixed noise batch drawn as a sample grid after each epoch."""
     progress: Literal["auto", "bar", "lines", "none"] = "auto"
     """auto: a progress bar on a terminal, plain log lines otherwise."""
+    mode_check: bool = True
+    """mixture-2d (ring, grid): at every logging interval, draw 2,500 samples from fixed
+    noise, record ``modes_covered`` and ``high_quality`` in metrics.jsonl, and warn when the
+    modes covered fall 2 or more below the best so far. Other datasets: no effect."""
 
 
 @dataclass

@@ -1,0 +1,202 @@
+"""The trainer's mode-coverage check on 2-D mixtures: metrics, the warning when coverage
+falls, its cost rule, and that it leaves training (and exact resume) untouched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from gannet.config import Config
+from gannet.data.synthetic import mixture_2d_modes
+from gannet.trainer import MODE_CHECK_SAMPLES, Trainer
+
+WARNING = "gannet: warning: mode coverage fell"
+
+
+def ring(overrides: list[str] | None = None) -> Config:
+    """A tiny GAN on the 8-Gaussian ring: 312 steps per epoch, a few ms each."""
+    return Config().with_overrides(
+        [
+            "data.name='mixture-2d'",
+            "data.mixture='ring'",
+            "data.n_samples=20000",
+            "model.generator='mlp-g'",
+            "model.discriminator='mlp-d'",
+            "model.z_dim=2",
+            "model.noise='normal'",
+            "model.g_hidden=[16, 16]",
+            "model.d_hidden=[16, 16]",
+            "optim.name='adam'",
+            "optim.lr=2e-4",
+            "train.batch_size=64",
+            "train.epochs=100",
+            "train.max_steps=150",
+            "train.log_every=25",
+            "train.checkpoint_every=1000",
+            "train.progress='lines'",
+            "train.threads=1",
+            "train.n_fixed_samples=16",
+            *(overrides or []),
+        ]
+    )
+
+
+def points_on_modes(n: int, k: int, kind: str = "ring") -> Tensor:
+    """n points exactly on the first k mode centres, in turn (all high quality)."""
+    centres, _ = mixture_2d_modes(kind)
+    return centres[torch.arange(n) % k]
+
+
+class Scripted(nn.Module):
+    """Wraps the real generator: training is untouched, but the mode check (eval mode, 2,500
+    rows) sees points on ``script[i]`` modes at its i-th call (the last entry repeats)."""
+
+    def __init__(self, inner: nn.Module, script: list[int]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.script = script
+        self.calls = 0
+
+    def forward(self, z: Tensor) -> Tensor:
+        out: Tensor = self.inner(z)
+        if self.training or z.shape[0] != MODE_CHECK_SAMPLES:
+            return out
+        k = self.script[min(self.calls, len(self.script) - 1)]
+        self.calls += 1
+        return points_on_modes(z.shape[0], k).to(out)
+
+
+def scripted_run(tmp_path: Path, script: list[int], capsys: pytest.CaptureFixture[str]):
+    trainer = Trainer.create(ring(), tmp_path / "run")
+    # Same parameters, so the optimizer built on the real G still trains them.
+    trainer.G = Scripted(trainer.G, script)
+    trainer.fit()
+    out = capsys.readouterr().out
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    return trainer, out, records
+
+
+def warnings_in(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith(WARNING)]
+
+
+def test_warns_once_per_fall(tmp_path, capsys):
+    # Checks at steps 25, 50, ..., 150: 8, 7 (a fall of 1: quiet), 1 (warn), 1 (same fall:
+    # quiet), 8 (recovered), 6 (a new fall: warn again).
+    trainer, out, records = scripted_run(tmp_path, [8, 7, 1, 1, 8, 6], capsys)
+    assert [r["modes_covered"] for r in records] == [8, 7, 1, 1, 8, 6]
+    assert all(r["n_modes"] == 8 for r in records)
+    assert records[0]["high_quality"] == 1.0
+    warned = warnings_in(out)
+    assert len(warned) == 2, out
+    assert "fell from 8 to 1 of 8 modes at step 75" in warned[0]
+    assert "fell from 8 to 6 of 8 modes at step 150" in warned[1]
+    for line in warned:  # a concrete hint
+        assert "train.k" in line and "loss.spectral_norm" in line and "optim.lr" in line
+    assert "modes 1/8 |" in out  # the log lines show the coverage too
+    assert trainer.G.calls == 6  # one check per logging interval (log_every = 25)
+
+
+def test_no_warning_when_coverage_holds(tmp_path, capsys):
+    _, out, records = scripted_run(tmp_path, [3, 5, 8, 7, 8, 7], capsys)
+    assert not warnings_in(out), out
+    assert [r["modes_covered"] for r in records] == [3, 5, 8, 7, 8, 7]
+
+
+def test_real_run_records_coverage_without_warning(tmp_path, capsys):
+    """A short real run: the metrics carry the coverage and nothing is flagged."""
+    trainer = Trainer.create(ring(["train.max_steps=100"]), tmp_path / "run")
+    trainer.fit()
+    out = capsys.readouterr().out
+    assert not warnings_in(out), out
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [25, 50, 75, 100]
+    for r in records:
+        assert isinstance(r["modes_covered"], int) and 0 <= r["modes_covered"] <= 8
+        assert 0.0 <= r["high_quality"] <= 1.0
+
+
+def test_check_uses_eval_generator_and_leaves_the_rng_alone(tmp_path):
+    trainer = Trainer(ring(["train.ema=0.9"]), tmp_path / "run")
+    assert trainer.G_ema is not None
+    trainer.G_ema = Scripted(trainer.G_ema, [8])
+    trainer.G = Scripted(trainer.G, [1])
+    trainer.G_ema.train()
+    before = torch.get_rng_state()
+    stats = trainer.mode_check()
+    assert torch.equal(before, torch.get_rng_state())
+    assert stats.modes_covered == 8 and stats.n_modes == 8  # the EMA generator, not G
+    assert trainer.G_ema.training  # its mode is restored
+    assert trainer.G.calls == 0
+
+
+def test_collapsed_generator_is_measured(tmp_path):
+    """The real generator with its last layer zeroed and biased onto one mode."""
+    trainer = Trainer(ring(), tmp_path / "run")
+    last = [m for m in trainer.G.modules() if isinstance(m, nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(points_on_modes(1, 1)[0])
+    stats = trainer.mode_check()
+    assert (stats.modes_covered, stats.high_quality_fraction) == (1, 1.0)
+    first = trainer.mode_check()
+    assert first == stats  # fixed noise: the same answer at every call
+
+
+def test_check_every_and_switch(tmp_path):
+    assert Trainer(ring(["train.log_every=10"]), tmp_path / "a").mode_check_every == 30
+    assert Trainer(ring(["train.log_every=50"]), tmp_path / "b").mode_check_every == 50
+    off = Trainer(ring(["train.mode_check=false"]), tmp_path / "c")
+    assert off.mode_kind is None and off.mode_check() is None
+    grid = Trainer(ring(["data.mixture='grid'"]), tmp_path / "d")
+    assert grid.mode_kind == "grid" and grid.mode_check().n_modes == 25
+
+
+def test_conditional_generator_gets_every_class(tmp_path):
+    trainer = Trainer(ring(["model.conditional=true"]), tmp_path / "run")
+    assert trainer._mode_y is not None
+    counts = torch.bincount(trainer._mode_y, minlength=8)
+    assert counts.numel() == 8 and int(counts.max() - counts.min()) <= 1
+    stats = trainer.mode_check()
+    assert stats is not None and stats.n_samples == MODE_CHECK_SAMPLES
+
+
+def test_no_check_on_other_data(tmp_path, tiny_images):
+    config = Config().with_overrides(
+        ["model.g_hidden=[16]", "model.d_hidden=[8]", "train.batch_size=50"]
+    )
+    trainer = Trainer(config, tmp_path / "run", dataset=tiny_images)
+    assert trainer.mode_kind is None and trainer.mode_check() is None
+
+
+def test_resume_is_bit_exact_and_replays_the_best(tmp_path, capsys):
+    """Stopped mid-epoch and resumed: the same weights and the same metrics as one run; and
+    the same weights again with the check off."""
+    reference = Trainer.create(ring(), tmp_path / "reference")
+    reference.fit()
+    first = Trainer.create(ring(["train.max_steps=50"]), tmp_path / "run")
+    first.fit()
+    resumed = Trainer.resume(tmp_path / "run", ["train.max_steps=150"])
+    assert resumed._mode_best == max(r["modes_covered"] for r in resumed.metrics.read())
+    resumed.fit()
+    unchecked = Trainer.create(ring(["train.mode_check=false"]), tmp_path / "unchecked")
+    unchecked.fit()
+    capsys.readouterr()
+    assert "modes_covered" not in unchecked.metrics.read()[0]
+    for other in (resumed, unchecked):  # the check changes no weight
+        for a, b in ((reference.G, other.G), (reference.D, other.D)):
+            for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+                assert torch.equal(p, q), name
+    ref_metrics = [
+        {k: r[k] for k in ("step", "modes_covered", "high_quality", "d_loss")}
+        for r in reference.metrics.read()
+    ]
+    run_metrics = [
+        {k: r[k] for k in ("step", "modes_covered", "high_quality", "d_loss")}
+        for r in resumed.metrics.read()
+    ]
+    assert run_metrics == ref_metrics
