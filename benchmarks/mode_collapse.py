@@ -23,7 +23,10 @@ recipe of its paper (as in configs/ring-*.toml):
 * minimax, non-saturating, hinge, least-squares: Adam lr 2e-4, betas (0.5, 0.999), k = 1,
   batch 256;
 * wasserstein: weight clipping c = 0.01, RMSProp lr 1e-4, k = 5 critic steps, batch 64;
-* wgan-gp: lambda = 10, Adam lr 1e-4, betas (0.5, 0.9), k = 5 critic steps, batch 256.
+* wgan-gp: lambda = 10, Adam lr 1e-4, betas (0.5, 0.9), k = 5 critic steps, batch 256;
+* non-saturating-r1 (configs/grid-r1.toml): the non-saturating loss with the R1 penalty
+  (gamma 0.1), Adam lr 1e-3, betas (0.5, 0.99), the lr falling linearly to 0 over the
+  budget, k = 1, batch 512.
 
 Spectral norm is skipped for ``wasserstein``: weight clipping already bounds the critic's
 Lipschitz constant, and clipping the raw weights of a spectrally normalised layer to
@@ -56,6 +59,10 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 ALL_LOSSES = ("minimax", "non-saturating", "wasserstein", "wgan-gp", "hinge", "least-squares")
+EXTRA_RECIPES = ("non-saturating-r1",)
+"""Configurations beyond one-paper-recipe-per-loss, run when named in --losses."""
+RECIPE_LOSS = {"non-saturating-r1": "non-saturating"}
+"""Recipe name -> the loss it trains with (a recipe not listed is named after its loss)."""
 ALL_MIXTURES = ("ring", "grid")
 N_SAMPLES = 2500
 """Samples drawn per run, as in VEEGAN and PacGAN."""
@@ -86,6 +93,17 @@ RECIPES: dict[str, list[str]] = {
         "train.k=5",
         "train.batch_size=256",
     ],
+    # configs/grid-r1.toml: R1 (Mescheder et al., 2018) and an lr falling linearly to 0
+    # over the step budget, the combination that covered the grid with sharp modes.
+    "non-saturating-r1": [
+        "optim.name='adam'",
+        "optim.lr=1e-3",
+        "optim.betas=[0.5, 0.99]",
+        "optim.lr_schedule='linear'",
+        "loss.r1_gamma=0.1",
+        "train.k=1",
+        "train.batch_size=512",
+    ],
 }
 RECIPE_TEXT = {
     "minimax": "Adam 2e-4 (0.5, 0.999), k=1, batch 256",
@@ -94,6 +112,7 @@ RECIPE_TEXT = {
     "least-squares": "Adam 2e-4 (0.5, 0.999), k=1, batch 256",
     "wasserstein": "clip 0.01, RMSProp 1e-4, k=5, batch 64",
     "wgan-gp": "lambda 10, Adam 1e-4 (0.5, 0.9), k=5, batch 256",
+    "non-saturating-r1": "R1 0.1, Adam 1e-3 (0.5, 0.99) decaying linearly to 0, k=1, batch 512",
 }
 SKIP_SN = {
     "wasserstein": "weight clipping already bounds the critic; clipping the raw weights of "
@@ -117,7 +136,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=None, help="generator steps per run")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
-    p.add_argument("--losses", default=",".join(ALL_LOSSES), help="comma-separated losses")
+    p.add_argument(
+        "--losses",
+        default=",".join(ALL_LOSSES + EXTRA_RECIPES),
+        help="comma-separated losses (and recipes such as non-saturating-r1)",
+    )
     p.add_argument("--mixtures", default=",".join(ALL_MIXTURES), help="ring, grid or both")
     p.add_argument("--sn", default="off,on", help="spectral norm settings: off, on or both")
     p.add_argument(
@@ -154,7 +177,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.sn = [s.strip() == "on" for s in args.sn.split(",") if s.strip()]
     for loss in args.losses:
         if loss not in RECIPES:
-            p.error(f"unknown loss {loss!r}; choose from {', '.join(ALL_LOSSES)}")
+            p.error(f"unknown loss {loss!r}; choose from {', '.join(ALL_LOSSES + EXTRA_RECIPES)}")
     for mix in args.mixtures:
         if mix not in ALL_MIXTURES:
             p.error(f"unknown mixture {mix!r}; choose ring or grid")
@@ -181,7 +204,7 @@ def overrides_for(
     return [
         *MODEL,
         f"data.mixture='{mixture}'",
-        f"loss.name='{loss}'",
+        f"loss.name='{RECIPE_LOSS.get(loss, loss)}'",
         f"loss.spectral_norm={'true' if sn else 'false'}",
         *RECIPES[loss],
         f"train.seed={seed}",

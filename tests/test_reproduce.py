@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from gannet.cli import main
-from gannet.reproduce import read_scores, render_table, summarize
+from gannet.config import Config
+from gannet.reproduce import read_scores, render_table, schedule_overrides, summarize
 
 from .conftest import mnist_dir
 
@@ -95,3 +96,12 @@ def test_reproduce_bad_input_is_one_line(tmp_path: Path, capsys):
     code = main(["reproduce", "table1", "--out", str(tmp_path), "--set", "train.nope=1"])
     err = capsys.readouterr().err
     assert code == 2 and "nope" in err and len(err.strip().splitlines()) == 1
+
+
+def test_simultaneous_run_halves_d_cost_as_the_authors_code_unless_set():
+    base = Config()
+    assert schedule_overrides(base, "alternating") == []
+    halved = base.with_overrides(schedule_overrides(base, "simultaneous"))
+    assert halved.loss.d_cost_scale == 0.5
+    mine = base.with_overrides(["loss.d_cost_scale=0.25"])
+    assert schedule_overrides(mine, "simultaneous") == []

@@ -61,6 +61,18 @@ class Table1Settings:
     target: float = PAPER_MNIST_TARGET
 
 
+AUTHORS_D_COST_SCALE = 0.5
+"""The authors' released code (the simultaneous schedule) halves D's cost."""
+
+
+def schedule_overrides(config: Config, schedule: str) -> list[str]:
+    """The simultaneous run follows the authors' code: D's cost is halved, unless the base
+    config already sets loss.d_cost_scale to something other than the default 1.0."""
+    if schedule == "simultaneous" and config.loss.d_cost_scale == 1.0:
+        return [f"loss.d_cost_scale={AUTHORS_D_COST_SCALE}"]
+    return []
+
+
 def run_name(settings: Table1Settings, dataset: str, schedule: str) -> str:
     return f"{settings.name}-{dataset}-{schedule}"
 
@@ -162,6 +174,7 @@ def reproduce_table1(settings: Table1Settings, log: Log = print) -> list[dict[st
                             f'data.name="{dataset}"',
                             f'train.schedule="{schedule}"',
                             f"train.epochs={target}",
+                            *schedule_overrides(settings.config, schedule),
                         ]
                     )
                     if settings.data_dir:
