@@ -200,3 +200,38 @@ def test_resume_is_bit_exact_and_replays_the_best(tmp_path, capsys):
         for r in resumed.metrics.read()
     ]
     assert run_metrics == ref_metrics
+
+
+def test_image_runs_check_class_coverage_with_a_cached_classifier(tmp_path, monkeypatch):
+    """An MNIST-shaped run whose dataset has a cached classifier records the classes its
+    samples cover; without a cached classifier it records nothing."""
+    from gannet.classifier import Classifier, ClassifierInfo, save_classifier
+    from gannet.data import Dataset
+
+    monkeypatch.setenv("GANNET_CACHE", str(tmp_path / "cache"))
+    gen = torch.Generator().manual_seed(0)
+    data = Dataset("mnist", torch.rand(200, 1, 28, 28, generator=gen), source="memory")
+    config = Config().with_overrides(
+        [
+            "model.g_hidden=[32]",
+            "model.d_hidden=[16]",
+            "train.batch_size=50",
+            "train.log_every=2",
+            "train.progress='none'",
+            "train.n_fixed_samples=4",
+        ]
+    )
+    plain = Trainer.create(config, tmp_path / "plain", data)
+    assert plain.mode_kind is None and plain.mode_check() is None
+
+    torch.manual_seed(0)
+    save_classifier(Classifier(), ClassifierInfo(dataset="mnist", test_accuracy=0.0))
+    trainer = Trainer.create(config, tmp_path / "run", data)
+    assert trainer.mode_kind == "classes" and trainer.mode_check_every == 1000
+    stats = trainer.mode_check()
+    assert stats is not None and sum(stats.counts) == 1000 and stats.n_classes == 10
+    trainer.step = 1000
+    record: dict = {}
+    trainer._check_modes(record)
+    assert record["modes_covered"] == stats.classes_covered
+    assert record["n_modes"] == 10 and "class_kl" in record
