@@ -261,3 +261,32 @@ def test_closed_stdout_ends_quietly(args, codes):
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
     assert proc.stderr == ""
     assert proc.returncode in codes
+
+
+def test_eval_parzen_raw_scores_the_raw_weights_of_an_ema_run(tmp_path, capsys):
+    from tests.conftest import mnist_dir
+
+    path = mnist_dir()
+    if path is None:
+        pytest.skip("MNIST files not found")
+    config = Config().with_overrides(
+        [
+            f"data.data_dir={json.dumps(str(path))}",
+            "data.subset=500",
+            "model.g_hidden=[64]",
+            "model.d_hidden=[32]",
+            "train.epochs=1",
+            "train.ema=0.9",
+            "train.progress='none'",
+        ]
+    )
+    run = tmp_path / "run"
+    gannet.train(config, out=run)
+    common = ["--samples", "200", "--validation", "100", "--sigmas", "0.2", "0.3"]
+    assert main(["eval", "parzen", str(run), *common]) == 0
+    assert "EMA weights" in capsys.readouterr().out
+    assert main(["eval", "parzen", str(run), "--raw", *common]) == 0
+    assert "raw weights" in capsys.readouterr().out
+    ema = json.loads((run / "eval" / "parzen.json").read_text())
+    raw = json.loads((run / "eval" / "parzen-raw.json").read_text())
+    assert ema["test_ll"] != raw["test_ll"]

@@ -51,6 +51,11 @@ def _eval_parser(sub: argparse._SubParsersAction) -> None:
     )
     pz.add_argument("--seed", type=int, default=0, help="noise seed for the samples (default 0)")
     pz.add_argument("--checkpoint", help="a snapshot to evaluate instead of the latest checkpoint")
+    pz.add_argument(
+        "--raw",
+        action="store_true",
+        help="score G's raw weights, not their moving average (runs with train.ema > 0)",
+    )
     pz.add_argument("--samples-file", help="score these samples (.npz, values in [0, 1]) instead")
     pz.add_argument("--data", help="dataset for --samples-file (e.g. mnist)")
     pz.add_argument("--data-dir", help="folder holding the dataset files")
@@ -93,14 +98,15 @@ def _parzen(args: argparse.Namespace) -> int:
         samples = load_samples_npz(args.samples_file)
         label = Path(args.samples_file).name
     elif args.run:
-        run = load_run(args.run, checkpoint=args.checkpoint)
+        run = load_run(args.run, checkpoint=args.checkpoint, ema=not args.raw)
         run_dir = run.path
         data_cfg = run.config.data
         if args.data_dir:
             data_cfg = DataConfig(**{**data_cfg.__dict__, "data_dir": args.data_dir})
         samples = run.sample(args.samples, seed=args.seed)
         checkpoint = str(run.checkpoint)
-        label = f"gannet (epoch {run.epoch}, step {run.step})"
+        weights = "EMA" if run.uses_ema else "raw"
+        label = f"gannet (epoch {run.epoch}, step {run.step}, {weights} weights)"
     else:
         raise GannetError("give a RUN folder, or --samples-file FILE.npz --data NAME")
     data = load_dataset(DataConfig(**{**data_cfg.__dict__, "subset": 0}))
@@ -125,6 +131,8 @@ def _parzen(args: argparse.Namespace) -> int:
         out = Path(args.out)
     elif run_dir is not None:
         stem = "parzen" if not args.checkpoint else f"parzen-{Path(args.checkpoint).stem}"
+        if args.raw:
+            stem += "-raw"
         out = run_dir / "eval" / f"{stem}.json"
     else:
         out = None
@@ -158,6 +166,11 @@ def _add_modes_parser(metrics: argparse._SubParsersAction) -> None:
     )
     md.add_argument("--seed", type=int, default=0, help="noise seed for the samples (default 0)")
     md.add_argument("--checkpoint", help="a snapshot to evaluate instead of the latest checkpoint")
+    md.add_argument(
+        "--raw",
+        action="store_true",
+        help="score G's raw weights, not their moving average (runs with train.ema > 0)",
+    )
     md.add_argument("--samples-file", help="evaluate these samples (.npz, key 'samples') instead")
     md.add_argument("--data", help="dataset for --samples-file (mixture-2d, mnist, fashion-mnist)")
     md.add_argument(
@@ -248,7 +261,7 @@ def _modes(args: argparse.Namespace) -> int:
     elif args.run:
         if args.mixture or args.data:
             raise GannetError("--data and --mixture are for --samples-file; a run knows its data")
-        run = load_run(args.run, checkpoint=args.checkpoint)
+        run = load_run(args.run, checkpoint=args.checkpoint, ema=not args.raw)
         data_cfg = run.config.data
         if args.data_dir:
             data_cfg = DataConfig(**{**data_cfg.__dict__, "data_dir": args.data_dir})
