@@ -188,7 +188,7 @@ def _info(args: argparse.Namespace) -> int:
         )
     for name, result in evals.items():
         summary = ", ".join(f"{k}={v}" for k, v in result.items() if isinstance(v, int | float))
-        print(f"eval {name:8s}{summary}")
+        print(f"eval {name:12s} {summary}")
     return 0
 
 
