@@ -37,7 +37,13 @@ def mnist_run(tmp_path_factory, request):
     if path is None:
         pytest.skip("MNIST files not found")
     out = tmp_path_factory.mktemp("cli") / "run"
-    config = Config().with_overrides(
+    gannet.train(tiny_mnist_config(path), out=out)
+    return out, path
+
+
+def tiny_mnist_config(path, *extra: str) -> Config:
+    """One epoch of a narrow paper model on 500 MNIST images from ``path``."""
+    return Config().with_overrides(
         [
             f"data.data_dir={json.dumps(str(path))}",
             "data.subset=500",
@@ -45,10 +51,9 @@ def mnist_run(tmp_path_factory, request):
             "model.d_hidden=[32]",
             "train.epochs=1",
             "train.progress='none'",
+            *extra,
         ]
     )
-    gannet.train(config, out=out)
-    return out, path
 
 
 def test_help_for_every_command():
@@ -269,19 +274,8 @@ def test_eval_parzen_raw_scores_the_raw_weights_of_an_ema_run(tmp_path, capsys):
     path = mnist_dir()
     if path is None:
         pytest.skip("MNIST files not found")
-    config = Config().with_overrides(
-        [
-            f"data.data_dir={json.dumps(str(path))}",
-            "data.subset=500",
-            "model.g_hidden=[64]",
-            "model.d_hidden=[32]",
-            "train.epochs=1",
-            "train.ema=0.9",
-            "train.progress='none'",
-        ]
-    )
     run = tmp_path / "run"
-    gannet.train(config, out=run)
+    gannet.train(tiny_mnist_config(path, "train.ema=0.9"), out=run)
     common = ["--samples", "200", "--validation", "100", "--sigmas", "0.2", "0.3"]
     assert main(["eval", "parzen", str(run), *common]) == 0
     assert "EMA weights" in capsys.readouterr().out
