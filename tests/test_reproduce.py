@@ -105,3 +105,14 @@ def test_simultaneous_run_halves_d_cost_as_the_authors_code_unless_set():
     assert halved.loss.d_cost_scale == 0.5
     mine = base.with_overrides(["loss.d_cost_scale=0.25"])
     assert schedule_overrides(mine, "simultaneous") == []
+
+
+def test_summary_chooses_the_checkpoint_on_validation_not_test():
+    rows = [
+        {**_row("ema-mnist-alternating", 10, 180.0, 4.0), "validation_ll": 170.0},
+        {**_row("ema-mnist-alternating", 20, 178.0, 8.0), "validation_ll": 175.0},
+    ]
+    (run,) = summarize(rows, 225.0)
+    assert run["best"]["epoch"] == 20 and run["best"]["test_ll"] == 178.0
+    legacy = [{k: v for k, v in r.items() if k != "validation_ll"} for r in rows]
+    assert summarize(legacy, 225.0)[0]["best"]["epoch"] == 10

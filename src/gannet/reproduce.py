@@ -202,6 +202,7 @@ def reproduce_table1(settings: Table1Settings, log: Log = print) -> list[dict[st
                     "test_ll": result.test_ll,
                     "test_se": result.test_se,
                     "sigma": result.sigma,
+                    "validation_ll": max(v for _, v in result.grid),
                     "samples": settings.samples,
                     "ema": run.uses_ema,
                     "eval_seconds": round(time.perf_counter() - started, 1),
@@ -233,14 +234,18 @@ def _train_seconds(run_dir: Path) -> float:
 
 
 def summarize(rows: list[dict[str, Any]], target: float) -> list[dict[str, Any]]:
-    """One line per run: its best score, where it got there, and when it first reached
-    ``target`` (None if never)."""
+    """One line per run: its best score (the evaluation with the highest validation
+    log-likelihood, so the test rows do not choose the checkpoint), where it got there,
+    and when it first reached ``target`` (None if never)."""
     lines = []
     for name in dict.fromkeys(r["run"] for r in rows):
         mine = [r for r in rows if r["run"] == name and r.get("test_ll") is not None]
         if not mine:
             continue
-        best = max(mine, key=lambda r: r["test_ll"])
+        # The reported checkpoint is chosen on validation rows (as sigma is), not on the
+        # test score; rows written before validation_ll was recorded fall back to test_ll.
+        by = "validation_ll" if all(r.get("validation_ll") is not None for r in mine) else "test_ll"
+        best = max(mine, key=lambda r: r[by])
         reached = next((r for r in sorted(mine, key=_epoch_key) if r["test_ll"] >= target), None)
         lines.append(
             {
