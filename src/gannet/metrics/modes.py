@@ -40,7 +40,6 @@ Everything is tensor code (no Python loop over samples); points are processed in
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -407,40 +406,7 @@ def load_points_npz(path: str | Path) -> Tensor:
     Every problem raises a one-line :class:`GannetError`. (Images in [0, 1] are read by
     :func:`gannet.metrics.parzen.load_samples_npz`, which also checks the range.)
     """
-    p = Path(path)
-    if not p.is_file():
-        what = "does not exist" if not p.exists() else "is not a file"
-        raise GannetError(f"samples file {p} {what}; pass the path of an .npz archive")
-    try:
-        loaded = np.load(p, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise GannetError(
-            f"cannot read {p} as an .npz archive ({e}); save samples with numpy.savez"
-        ) from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise GannetError(
-            f"{p} is a single .npy array, not an .npz archive; save it with "
-            "numpy.savez(path, samples=array)"
-        )
-    with loaded as archive:
-        keys = list(archive.files)
-        if "samples" in keys:
-            key = "samples"
-        elif len(keys) == 1:
-            key = keys[0]
-        else:
-            raise GannetError(
-                f"{p} holds {'no arrays' if not keys else 'several arrays'} and none is "
-                "called 'samples'; save the samples under the key 'samples'"
-            )
-        try:
-            arr = archive[key]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-            raise GannetError(f"cannot read array {key!r} from {p} ({e})") from None
-    if arr.dtype.kind not in "biuf":
-        raise GannetError(f"array {key!r} in {p} has dtype {arr.dtype}; expected numbers")
-    if arr.ndim < 2 or arr.shape[0] == 0 or arr.size == 0:
-        raise GannetError(
-            f"array {key!r} in {p} has shape {arr.shape}; expected (n_samples, ...) with n > 0"
-        )
+    from gannet.metrics.parzen import read_samples_npz
+
+    arr, _, _ = read_samples_npz(path)
     return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float64))

@@ -450,13 +450,12 @@ def parzen_evaluate(
 # --------------------------------------------------------------------------- sample files
 
 
-def load_samples_npz(path: str | Path) -> Tensor:
-    """Read raw samples in [0, 1] from an ``.npz`` file (key ``samples``, or its only array).
-
-    Loaded with ``allow_pickle=False``. float32 data stays float32, anything else becomes
-    float64. Every problem (missing file, not an .npz archive, no usable array, values
-    outside [0, 1]) raises a one-line :class:`GannetError`.
-    """
+def read_samples_npz(path: str | Path) -> tuple[np.ndarray, str, Path]:
+    """The numeric (n_samples, ...) array of an .npz archive: key ``samples``, or the
+    archive's only array (``allow_pickle=False``), with its key and path. Every problem
+    (missing file, not an .npz archive, no usable array, not numbers, no rows) raises a
+    one-line :class:`GannetError`. Shared by :func:`load_samples_npz` and
+    :func:`gannet.metrics.modes.load_points_npz`."""
     p = Path(path)
     if not p.exists():
         raise GannetError(f"samples file {p} does not exist; check the path")
@@ -496,6 +495,17 @@ def load_samples_npz(path: str | Path) -> Tensor:
         raise GannetError(
             f"array {key!r} in {p} has shape {arr.shape}; expected (n_samples, ...) with n > 0"
         )
+    return arr, key, p
+
+
+def load_samples_npz(path: str | Path) -> Tensor:
+    """Read raw samples in [0, 1] from an ``.npz`` file (key ``samples``, or its only array).
+
+    Loaded with ``allow_pickle=False``. float32 data stays float32, anything else becomes
+    float64. Every problem (missing file, not an .npz archive, no usable array, values
+    outside [0, 1]) raises a one-line :class:`GannetError`.
+    """
+    arr, key, p = read_samples_npz(path)
     arr = arr.astype(np.float32 if arr.dtype == np.float32 else np.float64, copy=False)
     if not np.isfinite(arr).all():
         raise GannetError(f"array {key!r} in {p} contains NaN or infinite values")
