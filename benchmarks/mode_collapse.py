@@ -26,7 +26,10 @@ recipe of its paper (as in configs/ring-*.toml):
 * wgan-gp: lambda = 10, Adam lr 1e-4, betas (0.5, 0.9), k = 5 critic steps, batch 256;
 * non-saturating-r1 (configs/grid-r1.toml): the non-saturating loss with the R1 penalty
   (gamma 0.1), Adam lr 1e-3, betas (0.5, 0.99), the lr falling linearly to 0 over the
-  budget, k = 1, batch 512.
+  budget, k = 1, batch 512;
+* wgan-gp-toy: wgan-gp with lambda = 0.1, the value of the WGAN-GP authors' own toy-data
+  script (gan_toy.py: "smaller lambda makes things faster for toy tasks"); otherwise as
+  wgan-gp.
 
 Spectral norm is skipped for ``wasserstein``: weight clipping already bounds the critic's
 Lipschitz constant, and clipping the raw weights of a spectrally normalised layer to
@@ -59,9 +62,9 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 ALL_LOSSES = ("minimax", "non-saturating", "wasserstein", "wgan-gp", "hinge", "least-squares")
-EXTRA_RECIPES = ("non-saturating-r1",)
+EXTRA_RECIPES = ("non-saturating-r1", "wgan-gp-toy")
 """Configurations beyond one-paper-recipe-per-loss, run when named in --losses."""
-RECIPE_LOSS = {"non-saturating-r1": "non-saturating"}
+RECIPE_LOSS = {"non-saturating-r1": "non-saturating", "wgan-gp-toy": "wgan-gp"}
 """Recipe name -> the loss it trains with (a recipe not listed is named after its loss)."""
 ALL_MIXTURES = ("ring", "grid")
 N_SAMPLES = 2500
@@ -104,6 +107,15 @@ RECIPES: dict[str, list[str]] = {
         "train.k=1",
         "train.batch_size=512",
     ],
+    # The WGAN-GP authors' toy script (gan_toy.py) uses lambda = 0.1 on the 2-D mixtures.
+    "wgan-gp-toy": [
+        "optim.name='adam'",
+        "optim.lr=1e-4",
+        "optim.betas=[0.5, 0.9]",
+        "loss.gp_weight=0.1",
+        "train.k=5",
+        "train.batch_size=256",
+    ],
 }
 RECIPE_TEXT = {
     "minimax": "Adam 2e-4 (0.5, 0.999), k=1, batch 256",
@@ -113,6 +125,7 @@ RECIPE_TEXT = {
     "wasserstein": "clip 0.01, RMSProp 1e-4, k=5, batch 64",
     "wgan-gp": "lambda 10, Adam 1e-4 (0.5, 0.9), k=5, batch 256",
     "non-saturating-r1": "R1 0.1, Adam 1e-3 (0.5, 0.99) decaying linearly to 0, k=1, batch 512",
+    "wgan-gp-toy": "lambda 0.1 (gan_toy.py), Adam 1e-4 (0.5, 0.9), k=5, batch 256",
 }
 SKIP_SN = {
     "wasserstein": "weight clipping already bounds the critic; clipping the raw weights of "
