@@ -116,3 +116,7 @@ def test_summary_chooses_the_checkpoint_on_validation_not_test():
     assert run["best"]["epoch"] == 20 and run["best"]["test_ll"] == 178.0
     legacy = [{k: v for k, v in r.items() if k != "validation_ll"} for r in rows]
     assert summarize(legacy, 225.0)[0]["best"]["epoch"] == 10
+    # A run resumed across the change: its early rows have no validation_ll and must not
+    # win on their test score; the choice is made among the rows that have one.
+    mixed = [_row("ema-mnist-alternating", 5, 190.0, 2.0), *rows]
+    assert summarize(mixed, 225.0)[0]["best"]["epoch"] == 20

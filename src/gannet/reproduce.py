@@ -243,9 +243,14 @@ def summarize(rows: list[dict[str, Any]], target: float) -> list[dict[str, Any]]
         if not mine:
             continue
         # The reported checkpoint is chosen on validation rows (as sigma is), not on the
-        # test score; rows written before validation_ll was recorded fall back to test_ll.
-        by = "validation_ll" if all(r.get("validation_ll") is not None for r in mine) else "test_ll"
-        best = max(mine, key=lambda r: r[by])
+        # test score, among the evaluations that recorded validation_ll; a run with none
+        # (all written before validation_ll was recorded) falls back to test_ll.
+        validated = [r for r in mine if r.get("validation_ll") is not None]
+        best = (
+            max(validated, key=lambda r: r["validation_ll"])
+            if validated
+            else max(mine, key=lambda r: r["test_ll"])
+        )
         reached = next((r for r in sorted(mine, key=_epoch_key) if r["test_ll"] >= target), None)
         lines.append(
             {
