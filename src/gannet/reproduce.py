@@ -202,7 +202,7 @@ def reproduce_table1(settings: Table1Settings, log: Log = print) -> list[dict[st
                     "test_ll": result.test_ll,
                     "test_se": result.test_se,
                     "sigma": result.sigma,
-                    "validation_ll": max(v for _, v in result.grid),
+                    "validation_ll": result.validation_ll,
                     "samples": settings.samples,
                     "ema": run.uses_ema,
                     "eval_seconds": round(time.perf_counter() - started, 1),

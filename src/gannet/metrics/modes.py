@@ -50,6 +50,7 @@ from torch import Tensor
 
 from gannet.errors import GannetError
 from gannet.metrics import METRICS
+from gannet.metrics.parzen import read_samples_npz
 
 if TYPE_CHECKING:  # pragma: no cover
     from gannet.classifier import Classifier
@@ -406,7 +407,5 @@ def load_points_npz(path: str | Path) -> Tensor:
     Every problem raises a one-line :class:`GannetError`. (Images in [0, 1] are read by
     :func:`gannet.metrics.parzen.load_samples_npz`, which also checks the range.)
     """
-    from gannet.metrics.parzen import read_samples_npz
-
     arr, _, _ = read_samples_npz(path)
     return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float64))

@@ -361,6 +361,11 @@ class ParzenResult:
         values = [s for s, _ in self.grid]
         return len(values) > 1 and self.sigma in (min(values), max(values))
 
+    @property
+    def validation_ll(self) -> float:
+        """The mean validation log-likelihood at the chosen sigma (the one that selected it)."""
+        return next(v for s, v in self.grid if s == self.sigma)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN or infinite numbers become None)."""
         d = asdict(self)
