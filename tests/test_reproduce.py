@@ -91,6 +91,19 @@ def test_reproduce_table1_scores_tabulates_and_continues(tmp_path: Path, capsys)
     status = json.loads((out / "paper-mnist-alternating" / "run.json").read_text())
     assert status["epoch"] == 3 and status["step"] == 3 * 12
 
+    # A setting that may change on resume is passed on to the run (it used to be dropped) ...
+    run_dir = out / "paper-mnist-alternating"
+    assert not (run_dir / "snapshots").exists()
+    assert main([*args, "--epochs", "4", "--set", "train.snapshot_every=1"]) == 0
+    assert [p.name for p in (run_dir / "snapshots").iterdir()] == ["epoch-0004.pt"]
+    # ... and one that cannot is refused in one line instead of being silently ignored.
+    capsys.readouterr()
+    assert main([*args, "--epochs", "5", "--set", "optim.lr=0.05"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "optim.lr = 0.1, not 0.05" in err and "--name" in err
+    assert [r["epoch"] for r in read_scores(out)] == [None, 1, 2, 3, 4]
+
 
 def test_reproduce_bad_input_is_one_line(tmp_path: Path, capsys):
     code = main(["reproduce", "table1", "--out", str(tmp_path), "--set", "train.nope=1"])

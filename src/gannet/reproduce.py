@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomli_w
 import torch
 
 from gannet.config import Config, DataConfig
@@ -26,7 +27,7 @@ from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
 from gannet.metrics.parzen import ParzenResult, parzen_evaluate
-from gannet.run import is_run_dir, load_run, read_status
+from gannet.run import CONFIG, is_run_dir, load_run, read_status
 
 # Table 1 of the paper: (model, MNIST mean, MNIST s.e., TFD mean, TFD s.e.).
 PAPER_TABLE1: list[tuple[str, float, float, float, float]] = [
@@ -71,6 +72,50 @@ def schedule_overrides(config: Config, schedule: str) -> list[str]:
     if schedule == "simultaneous" and config.loss.d_cost_scale == 1.0:
         return [f"loss.d_cost_scale={AUTHORS_D_COST_SCALE}"]
     return []
+
+
+def run_config(settings: Table1Settings, dataset: str, schedule: str) -> Config:
+    """The config of the (dataset, schedule) run, before its epoch target is set."""
+    config = settings.config.with_overrides(
+        [
+            f'data.name="{dataset}"',
+            f'train.schedule="{schedule}"',
+            *schedule_overrides(settings.config, schedule),
+        ]
+    )
+    if settings.data_dir:
+        config.data.data_dir = settings.data_dir
+    return config
+
+
+# Set per run by reproduce_table1 itself (the epoch target) or free to differ (where the files are).
+_NOT_COMPARED = {"train.epochs", "data.data_dir"}
+
+
+def resume_overrides(wanted: Config, run_dir: Path) -> list[str]:
+    """The overrides that bring the run in ``run_dir`` to ``wanted`` on resume.
+
+    Settings that may change on resume (``train.snapshot_every``, ``train.progress``, ...)
+    are passed on; any other difference would silently train something else than asked for,
+    so it is refused with a GannetError."""
+    from gannet.trainer import RESUMABLE_OVERRIDES
+
+    saved = Config.load(run_dir / CONFIG).to_dict()
+    overrides = []
+    for section, values in wanted.to_dict().items():
+        for key, value in values.items():
+            dotted = f"{section}.{key}"
+            old = saved[section][key]
+            if dotted in _NOT_COMPARED or old == value:
+                continue
+            if dotted not in RESUMABLE_OVERRIDES:
+                raise GannetError(
+                    f"run {str(run_dir)!r} was trained with {dotted} = {old!r}, not {value!r}, "
+                    "and resuming cannot change it; drop that --set, or give another --name "
+                    "or --out for a new run"
+                )
+            overrides.append(f"{dotted}={tomli_w.dumps({'v': value})[4:].strip()}")
+    return overrides
 
 
 def run_name(settings: Table1Settings, dataset: str, schedule: str) -> str:
@@ -168,20 +213,12 @@ def reproduce_table1(settings: Table1Settings, log: Log = print) -> list[dict[st
                 target = min(
                     (done // settings.eval_every + 1) * settings.eval_every, settings.epochs
                 )
+                wanted = run_config(settings, dataset, schedule)
                 if not is_run_dir(run_dir):
-                    config = settings.config.with_overrides(
-                        [
-                            f'data.name="{dataset}"',
-                            f'train.schedule="{schedule}"',
-                            f"train.epochs={target}",
-                            *schedule_overrides(settings.config, schedule),
-                        ]
-                    )
-                    if settings.data_dir:
-                        config.data.data_dir = settings.data_dir
+                    config = wanted.with_overrides([f"train.epochs={target}"])
                     Trainer.create(config, run_dir, dataset=data).fit()
                 else:
-                    overrides = [f"train.epochs={target}"]
+                    overrides = [f"train.epochs={target}", *resume_overrides(wanted, run_dir)]
                     Trainer.resume(run_dir, overrides, dataset=data).fit()
                 if read_status(run_dir).get("status") == "interrupted":
                     log(f"{name}: interrupted; run the same command again to continue")
