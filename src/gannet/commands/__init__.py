@@ -3,7 +3,7 @@ with ``gannet.cli.command``."""
 
 import importlib
 
-for _name in ("evaluate", "figures", "playground", "reproduce", "classifier"):
+for _name in ("evaluate", "figures", "playground", "reproduce", "classifier", "average"):
     try:
         importlib.import_module(f"gannet.commands.{_name}")
     except ModuleNotFoundError as _e:  # a command module not present in this build
