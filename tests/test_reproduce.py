@@ -133,3 +133,32 @@ def test_summary_chooses_the_checkpoint_on_validation_not_test():
     # win on their test score; the choice is made among the rows that have one.
     mixed = [_row("ema-mnist-alternating", 5, 190.0, 2.0), *rows]
     assert summarize(mixed, 225.0)[0]["best"]["epoch"] == 20
+
+
+@needs_mnist
+def test_reproduce_table1_scores_the_average_of_the_last_epochs(tmp_path: Path):
+    out = tmp_path / "t1"
+    args = ["reproduce", "table1", "--out", str(out), *TINY, "--samples", "200"]
+    args += ["--schedules", "alternating", "--eval-every", "1", "--epochs", "3"]
+    assert main([*args, "--average", "2"]) == 0
+    rows = read_scores(out)
+    plain = [r for r in rows if r["run"] == "paper-mnist-alternating"]
+    averaged = [r for r in rows if r["run"] == "paper-mnist-alternating-avg2"]
+    assert [r["epoch"] for r in plain] == [r["epoch"] for r in averaged] == [1, 2, 3]
+    assert [r["averaged"] for r in averaged] == [
+        {"first": 1, "last": 1, "snapshots": 1},
+        {"first": 1, "last": 2, "snapshots": 2},
+        {"first": 2, "last": 3, "snapshots": 2},
+    ]
+    # A one-snapshot window is the run itself; a real window is another generator.
+    assert averaged[0]["test_ll"] == pytest.approx(plain[0]["test_ll"], abs=1e-9)
+    assert averaged[2]["test_ll"] != pytest.approx(plain[2]["test_ll"], abs=1e-6)
+    snaps = sorted(p.name for p in (out / "paper-mnist-alternating" / "snapshots").iterdir())
+    assert snaps == ["epoch-0001.pt", "epoch-0002.pt", "epoch-0003.pt"]
+    assert "(G averaged over epochs" in (out / "table1.md").read_text()
+
+
+def test_reproduce_average_window_must_be_two_epochs(tmp_path: Path, capsys):
+    assert main(["reproduce", "table1", "--out", str(tmp_path), "--average", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--average" in err and len(err.strip().splitlines()) == 1

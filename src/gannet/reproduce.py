@@ -22,12 +22,13 @@ from typing import Any
 import tomli_w
 import torch
 
+from gannet.averaging import average_snapshots
 from gannet.config import Config, DataConfig
 from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
 from gannet.metrics.parzen import ParzenResult, parzen_evaluate
-from gannet.run import CONFIG, is_run_dir, load_run, read_status
+from gannet.run import CONFIG, Run, is_run_dir, load_run, read_status
 
 # Table 1 of the paper: (model, MNIST mean, MNIST s.e., TFD mean, TFD s.e.).
 PAPER_TABLE1: list[tuple[str, float, float, float, float]] = [
@@ -60,6 +61,9 @@ class Table1Settings:
     samples: int = 10000
     data_dir: str = ""
     target: float = PAPER_MNIST_TARGET
+    average: list[int] = field(default_factory=list)
+    """Also score G averaged uniformly over the snapshots of the last N epochs, for each N
+    (:mod:`gannet.averaging`); the runs then keep a snapshot every epoch."""
 
 
 AUTHORS_D_COST_SCALE = 0.5
@@ -85,6 +89,8 @@ def run_config(settings: Table1Settings, dataset: str, schedule: str) -> Config:
     )
     if settings.data_dir:
         config.data.data_dir = settings.data_dir
+    if settings.average:
+        config.train.snapshot_every = 1
     return config
 
 
@@ -192,6 +198,8 @@ def reproduce_table1(settings: Table1Settings, log: Log = print) -> list[dict[st
 
     if settings.eval_every < 1 or settings.epochs < 1:
         raise GannetError("--epochs and --eval-every must be at least 1")
+    if any(n < 2 for n in settings.average):
+        raise GannetError("--average takes windows of at least 2 epochs (e.g. --average 30)")
     settings.out.mkdir(parents=True, exist_ok=True)
     cache: dict[str, Dataset] = {}
     for dataset in settings.datasets:
@@ -227,32 +235,56 @@ def reproduce_table1(settings: Table1Settings, log: Log = print) -> list[dict[st
                 if epoch in scored:
                     continue
                 run = load_run(run_dir)
-                started = time.perf_counter()
-                result = _score(run.sample(settings.samples, seed=0), data)
-                row = {
-                    "run": name,
-                    "dataset": dataset,
-                    "schedule": schedule,
-                    "epoch": epoch,
-                    "step": run.step,
-                    "train_seconds": round(_train_seconds(run_dir), 1),
-                    "test_ll": result.test_ll,
-                    "test_se": result.test_se,
-                    "sigma": result.sigma,
-                    "validation_ll": result.validation_ll,
-                    "samples": settings.samples,
-                    "ema": run.uses_ema,
-                    "eval_seconds": round(time.perf_counter() - started, 1),
-                }
-                _append_score(settings.out, row)
+                _score_and_log(settings, name, dataset, schedule, run, data, log)
+                for n in settings.average:
+                    window = average_snapshots(run_dir, max(1, epoch - n + 1), epoch)
+                    g_key = "generator_ema" if run.uses_ema else "generator"
+                    run.generator.load_state_dict(window[g_key])
+                    label = f"{name}-avg{n}"
+                    _score_and_log(
+                        settings, label, dataset, schedule, run, data, log, window["averaged"]
+                    )
                 scored.add(epoch)
-                log(
-                    f"{name}: epoch {epoch:4d}  {_train_seconds(run_dir) / 60:7.1f} min  "
-                    f"Parzen {result.test_ll:7.1f} ± {result.test_se:.1f} "
-                    f"(sigma {result.sigma:.3g})"
-                )
                 write_table(settings.out, settings.target)
     return read_scores(settings.out)
+
+
+def _score_and_log(
+    settings: Table1Settings,
+    name: str,
+    dataset: str,
+    schedule: str,
+    run: Run,
+    data: Dataset,
+    log: Log,
+    averaged: dict[str, int] | None = None,
+) -> None:
+    """Score the run's generator as it is now and append the row to scores.jsonl."""
+    started = time.perf_counter()
+    result = _score(run.sample(settings.samples, seed=0), data)
+    seconds = _train_seconds(run.path)
+    row: dict[str, Any] = {
+        "run": name,
+        "dataset": dataset,
+        "schedule": schedule,
+        "epoch": run.epoch,
+        "step": run.step,
+        "train_seconds": round(seconds, 1),
+        "test_ll": result.test_ll,
+        "test_se": result.test_se,
+        "sigma": result.sigma,
+        "validation_ll": result.validation_ll,
+        "samples": settings.samples,
+        "ema": run.uses_ema,
+        "eval_seconds": round(time.perf_counter() - started, 1),
+    }
+    if averaged is not None:
+        row["averaged"] = averaged
+    _append_score(settings.out, row)
+    log(
+        f"{name}: epoch {run.epoch:4d}  {seconds / 60:7.1f} min  "
+        f"Parzen {result.test_ll:7.1f} ± {result.test_se:.1f} (sigma {result.sigma:.3g})"
+    )
 
 
 def _epochs_done(run_dir: Path) -> int:
@@ -329,6 +361,9 @@ def render_table(rows: list[dict[str, Any]], target: float) -> str:
         else:
             model = f"gannet {s['run']}"
             when = f"epoch {b['epoch']}, {b['train_seconds'] / 60:.1f} min of training"
+            if b.get("averaged"):
+                a = b["averaged"]
+                when += f" (G averaged over epochs {a['first']}..{a['last']})"
         lines.append(f"| {model} | " + " | ".join(cells) + f" | n/a | {when} |")
     lines.append("")
     lines.append(

@@ -64,6 +64,15 @@ def _reproduce_parser(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--samples", type=int, default=10000, help="samples per score (default 10000)")
     t.add_argument("--data-dir", default="", help="folder holding the dataset files")
+    t.add_argument(
+        "--average",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="N",
+        help="also score G averaged uniformly over the last N epochs' snapshots (a row "
+        "per N; keeps a snapshot every epoch, about 25 MB each for the paper's model)",
+    )
     t.set_defaults(handler=_table1)
 
 
@@ -86,6 +95,7 @@ def _table1(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         samples=args.samples,
         data_dir=args.data_dir,
+        average=args.average,
     )
     reproduce_table1(settings)
     print((settings.out / "table1.md").read_text(), end="")
