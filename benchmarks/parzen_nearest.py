@@ -10,6 +10,7 @@ Run from the repository root::
 
     python benchmarks/parzen_nearest.py RUN                     # RUN: a gannet run folder
     python benchmarks/parzen_nearest.py RUN --raw               # G's raw weights, not its EMA
+    python benchmarks/parzen_nearest.py RUN --checkpoint RUN/snapshots/average-0266-0300.pt
 
 Output: the figures on stdout and as JSON in ``--out`` (default
 ``benchmarks/results/parzen_nearest.json``).
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run", help="a gannet run folder (an MNIST-like image run)")
     p.add_argument("--raw", action="store_true", help="use G's raw weights, not the EMA")
+    p.add_argument("--checkpoint", help="a snapshot of RUN to use instead of its latest checkpoint")
     p.add_argument("--samples", type=int, default=10000)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=str(REPO / "benchmarks/results/parzen_nearest.json"))
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from gannet.run import load_run
 
     try:
-        run = load_run(args.run, ema=not args.raw)
+        run = load_run(args.run, args.checkpoint, ema=not args.raw)
         cfg = run.config.data
         if args.data_dir:
             cfg.data_dir = args.data_dir
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "parzen_nearest",
         "command": " ".join(["python", "benchmarks/parzen_nearest.py", *argv]),
         "run": str(args.run),
+        "checkpoint": str(run.checkpoint),
         "epoch": run.epoch,
         "uses_ema": run.uses_ema,
         "samples": describe(samples, test),
