@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import gannet
 from gannet.averaging import average_snapshots, snapshot_epochs
 from gannet.checkpoint import load_checkpoint
 from gannet.cli import main
@@ -61,6 +62,12 @@ def test_average_is_the_mean_of_the_window_raw_and_ema(run_dir: Path) -> None:
     one = average_snapshots(run_dir, 3, 3)
     for name, value in one["generator_ema"].items():
         assert torch.equal(value, states[1]["generator_ema"][name])
+
+
+def test_python_api_mirrors_the_command(run_dir: Path) -> None:
+    path = gannet.average(run_dir, 3, out=run_dir / "avg.pt")
+    assert path == run_dir / "avg.pt"
+    assert load_checkpoint(path)["averaged"] == {"first": 3, "last": 4, "snapshots": 2}
 
 
 def test_cli_writes_a_checkpoint_the_other_commands_load(run_dir: Path, capsys) -> None:

@@ -8,7 +8,7 @@ images = run.sample(64)
 
 __version__ = "0.1.0"
 
-from gannet.api import load_run, resume, train
+from gannet.api import average, load_run, resume, train
 from gannet.config import Config
 from gannet.data import DATASETS
 from gannet.errors import GannetError
@@ -24,6 +24,7 @@ __all__ = [
     "GannetError",
     "Run",
     "__version__",
+    "average",
     "load_run",
     "resume",
     "train",

@@ -36,4 +36,15 @@ def resume(
     return load_run(Trainer.resume(run_dir, overrides, dataset).fit())
 
 
-__all__ = ["load_run", "resume", "train"]
+def average(
+    run_dir: str | Path, first: int, last: int | None = None, out: str | Path | None = None
+) -> Path:
+    """Average G uniformly over the run's snapshots of epochs first..last and write the
+    checkpoint (``gannet average RUN --from FIRST --to LAST``); returns its path, for
+    ``load_run(run_dir, checkpoint=path)``."""
+    from gannet.averaging import write_average
+
+    return write_average(run_dir, first, last, out)
+
+
+__all__ = ["average", "load_run", "resume", "train"]

@@ -24,10 +24,10 @@ def _average_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _average(args: argparse.Namespace) -> int:
-    from gannet.averaging import write_average
+    from gannet.api import average
     from gannet.checkpoint import load_checkpoint
 
-    path = write_average(args.run, args.first, args.last, args.out)
+    path = average(args.run, args.first, args.last, args.out)
     window = load_checkpoint(path)["averaged"]
     print(
         f"averaged {window['snapshots']} snapshots (epochs {window['first']}..{window['last']}) "
