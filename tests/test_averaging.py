@@ -104,6 +104,16 @@ def test_bad_window_is_one_line(run_dir: Path, capsys, args: list[str], message:
     assert not any(p.name.startswith("average") for p in (run_dir / "snapshots").iterdir())
 
 
+@pytest.mark.parametrize("target", ["checkpoint.pt", "snapshots/epoch-0004.pt"])
+def test_refuses_to_overwrite_the_runs_own_checkpoints(run_dir: Path, capsys, target: str):
+    path = run_dir / target
+    before = path.read_bytes()
+    assert main(["average", str(run_dir), "--from", "2", "--out", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "one of the run's own checkpoints" in err and len(err.strip().splitlines()) == 1
+    assert path.read_bytes() == before
+
+
 def test_run_without_snapshots_says_how_to_keep_them(
     tiny_images: Dataset, tmp_path: Path, capsys
 ) -> None:

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from gannet.checkpoint import load_checkpoint, save_checkpoint
 from gannet.errors import GannetError
-from gannet.run import require_run_dir
+from gannet.run import CHECKPOINT, require_run_dir
 
 SNAPSHOTS = "snapshots"
 _EPOCH_FILE = re.compile(r"epoch-(\d+)\.pt")
@@ -100,5 +100,11 @@ def write_average(
     state = average_snapshots(run_dir, first, last)
     window = state["averaged"]
     path = Path(out) if out else average_path(run_dir, window["first"], window["last"])
+    protected = [Path(run_dir) / CHECKPOINT, *snapshot_epochs(run_dir).values()]
+    if path.exists() and any(path.resolve() == q.resolve() for q in protected):
+        raise GannetError(
+            f"--out {str(path)!r} is one of the run's own checkpoints; writing the average "
+            "there would replace it, so choose another file"
+        )
     save_checkpoint(path, state)
     return path
