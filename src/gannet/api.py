@@ -44,7 +44,7 @@ def average(
     ``load_run(run_dir, checkpoint=path)``."""
     from gannet.averaging import write_average
 
-    return write_average(run_dir, first, last, out)
+    return write_average(run_dir, first, last, out)[0]
 
 
 __all__ = ["average", "load_run", "resume", "train"]

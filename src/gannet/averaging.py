@@ -94,9 +94,9 @@ def average_snapshots(run_dir: str | Path, first: int, last: int | None = None) 
 
 def write_average(
     run_dir: str | Path, first: int, last: int | None = None, out: str | Path | None = None
-) -> Path:
+) -> tuple[Path, dict[str, int]]:
     """Average the snapshots (:func:`average_snapshots`) and write the checkpoint atomically
-    (default: :func:`average_path`); returns its path."""
+    (default: :func:`average_path`); returns its path and the window averaged."""
     state = average_snapshots(run_dir, first, last)
     window = state["averaged"]
     path = Path(out) if out else average_path(run_dir, window["first"], window["last"])
@@ -107,4 +107,4 @@ def write_average(
             "there would replace it, so choose another file"
         )
     save_checkpoint(path, state)
-    return path
+    return path, window

@@ -24,11 +24,9 @@ def _average_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _average(args: argparse.Namespace) -> int:
-    from gannet.api import average
-    from gannet.checkpoint import load_checkpoint
+    from gannet.averaging import write_average
 
-    path = average(args.run, args.first, args.last, args.out)
-    window = load_checkpoint(path)["averaged"]
+    path, window = write_average(args.run, args.first, args.last, args.out)
     print(
         f"averaged {window['snapshots']} snapshots (epochs {window['first']}..{window['last']}) "
         f"into {path}"
