@@ -1,6 +1,6 @@
 """Train gannet's own classifiers and report their test accuracy and training time.
 
-The classifier (``gannet.classifier``: 2 conv + 2 fc layers with BatchNorm and dropout,
+The classifier (``gannet.metrics.classifier``: 2 conv + 2 fc layers with BatchNorm and dropout,
 Adam with a one-cycle schedule, 3 epochs on the 50,000 training rows) is what
 ``gannet eval modes`` uses to count the classes a generator produces. Target: MNIST test
 accuracy >= 99 % in a few minutes on 2 CPU cores.
@@ -33,11 +33,11 @@ from typing import Any
 
 import torch
 
-from gannet.classifier import DEFAULT_EPOCHS, SUPPORTED, save_classifier, train_classifier
 from gannet.config import DataConfig
 from gannet.data import DATASETS
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
+from gannet.metrics.classifier import DEFAULT_EPOCHS, SUPPORTED, save_classifier, train_classifier
 
 HERE = Path(__file__).resolve().parent
 TARGET = {"mnist": 0.99}

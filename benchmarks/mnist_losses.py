@@ -112,13 +112,13 @@ def config_for(args: argparse.Namespace, model: str, loss: str) -> Any:
 
 def one_run(args: argparse.Namespace, model: str, loss: str, tmp: Path) -> dict[str, Any]:
     import gannet
-    from gannet.classifier import (
+    from gannet.data import load_dataset
+    from gannet.metrics.classifier import (
         cached_classifier,
         classifier_path,
         save_classifier,
         train_classifier,
     )
-    from gannet.data import load_dataset
     from gannet.metrics.modes import classifier_mode_stats
     from gannet.metrics.parzen import parzen_evaluate
 

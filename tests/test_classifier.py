@@ -18,8 +18,12 @@ import numpy as np
 import pytest
 import torch
 
-import gannet.classifier as C
-from gannet.classifier import (
+import gannet.metrics.classifier as C
+from gannet.cli import main
+from gannet.config import DataConfig
+from gannet.data import Dataset, load_dataset
+from gannet.errors import GannetError
+from gannet.metrics.classifier import (
     Classifier,
     ClassifierInfo,
     cached_classifier,
@@ -29,10 +33,6 @@ from gannet.classifier import (
     load_classifier,
     save_classifier,
 )
-from gannet.cli import main
-from gannet.config import DataConfig
-from gannet.data import Dataset, load_dataset
-from gannet.errors import GannetError
 
 
 def cli_env(cache: Path) -> dict[str, str]:

@@ -205,8 +205,8 @@ def test_resume_is_bit_exact_and_replays_the_best(tmp_path, capsys):
 def test_image_runs_check_class_coverage_with_a_cached_classifier(tmp_path, monkeypatch):
     """An MNIST-shaped run whose dataset has a cached classifier records the classes its
     samples cover; without a cached classifier it records nothing."""
-    from gannet.classifier import Classifier, ClassifierInfo, save_classifier
     from gannet.data import Dataset
+    from gannet.metrics.classifier import Classifier, ClassifierInfo, save_classifier
 
     monkeypatch.setenv("GANNET_CACHE", str(tmp_path / "cache"))
     gen = torch.Generator().manual_seed(0)

@@ -5,8 +5,8 @@ A checkpoint is a plain dict of tensors and primitive values: ``torch.load`` wit
 
 :func:`save_weights_file` and :func:`load_weights_file` are the general form, for any such
 file with a format marker and a version (training checkpoints here, gannet's classifier in
-:mod:`gannet.classifier`): every problem loading one is one :class:`GannetError` line that
-names the file and says what to do.
+:mod:`gannet.metrics.classifier`): every problem loading one is one :class:`GannetError`
+line that names the file and says what to do.
 """
 
 from __future__ import annotations

@@ -638,7 +638,7 @@ class Trainer:
     def _image_classifier_cached(self) -> bool:
         """An MNIST-like run whose dataset has a cached gannet classifier
         (``gannet classifier train DATASET``); image runs are checked only then."""
-        from gannet.classifier import SUPPORTED, classifier_path
+        from gannet.metrics.classifier import SUPPORTED, classifier_path
 
         name = self.data.name
         return (
@@ -670,7 +670,7 @@ class Trainer:
         if self.mode_kind != "classes":
             return mixture_mode_stats(samples.float(), self.mode_kind)
         if self._classifier is None:
-            from gannet.classifier import cached_classifier
+            from gannet.metrics.classifier import cached_classifier
 
             try:
                 self._classifier, _ = cached_classifier(self.data.name)

@@ -12,7 +12,7 @@ from gannet.errors import GannetError
 
 @command("classifier")
 def _classifier_parser(sub: argparse._SubParsersAction) -> None:
-    from gannet.classifier import DEFAULT_EPOCHS, SUPPORTED
+    from gannet.metrics.classifier import DEFAULT_EPOCHS, SUPPORTED
 
     p = sub.add_parser(
         "classifier",
@@ -63,7 +63,7 @@ def _print_epoch(record: dict[str, Any]) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from gannet.classifier import (
+    from gannet.metrics.classifier import (
         classifier_path,
         load_classifier,
         save_classifier,
@@ -102,7 +102,12 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from gannet.classifier import SUPPORTED, ClassifierInfo, classifier_path, load_classifier
+    from gannet.metrics.classifier import (
+        SUPPORTED,
+        ClassifierInfo,
+        classifier_path,
+        load_classifier,
+    )
 
     if args.dataset is not None and args.dataset not in SUPPORTED:
         raise GannetError(

@@ -16,7 +16,7 @@ from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.classifier import Classifier, ClassifierInfo
+    from gannet.metrics.classifier import Classifier, ClassifierInfo
 
 
 @command("eval")
@@ -197,7 +197,7 @@ def _add_modes_parser(metrics: argparse._SubParsersAction) -> None:
 
 
 def _classifier_for(name: str, data_dir: str, train: bool) -> tuple[Classifier, ClassifierInfo]:
-    from gannet.classifier import (
+    from gannet.metrics.classifier import (
         cached_classifier,
         classifier_path,
         save_classifier,
@@ -229,7 +229,7 @@ def _classifier_for(name: str, data_dir: str, train: bool) -> tuple[Classifier, 
 def _modes(args: argparse.Namespace) -> int:
     import time
 
-    from gannet.classifier import SUPPORTED, classifier_path
+    from gannet.metrics.classifier import SUPPORTED, classifier_path
     from gannet.metrics.modes import (
         LITERATURE_SAMPLES,
         classifier_mode_stats,

@@ -25,9 +25,9 @@ Two families, one idea (count samples per mode, compare the histogram with the u
 
 * **Classes of an image dataset** (:func:`classifier_mode_stats`, metric
   ``"modes-classifier"``): each sample is labelled by gannet's own classifier
-  (:mod:`gannet.classifier`); a class is **covered** when it receives at least ``min_share``
-  of the samples, by default :data:`DEFAULT_FAIR_SHARE_FRACTION` = 10 % of its fair share,
-  ``0.1 / K`` (1 % of the samples for the 10 MNIST digits). A lower bar would count the
+  (:mod:`gannet.metrics.classifier`); a class is **covered** when it receives at least
+  ``min_share`` of the samples, by default :data:`DEFAULT_FAIR_SHARE_FRACTION` = 10 % of its
+  fair share, ``0.1 / K`` (1 % of the samples for the 10 MNIST digits). A lower bar would count the
   classifier's own mistakes (0.5-1 % of real test images, more on imperfect samples, spread
   over the wrong classes) as coverage; a class produced at a tenth of its rate is clearly
   being produced. ``kl_uniform`` is KL(predicted-class histogram || uniform) over all the
@@ -53,7 +53,7 @@ from gannet.metrics import METRICS
 from gannet.metrics.parzen import read_samples_npz
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.classifier import Classifier
+    from gannet.metrics.classifier import Classifier
 
 __all__ = [
     "DEFAULT_FAIR_SHARE_FRACTION",
@@ -384,8 +384,8 @@ def classifier_mode_stats(
 
     Args:
         samples: images (n, C, H, W) (or flattened) matching the classifier's input.
-        classifier: a :class:`gannet.classifier.Classifier` (e.g. from
-            :func:`gannet.classifier.cached_classifier`).
+        classifier: a :class:`gannet.metrics.classifier.Classifier` (e.g. from
+            :func:`gannet.metrics.classifier.cached_classifier`).
         min_share: share of the samples a class needs (default 10 % of 1/K).
         labels: true classes of ``samples`` (real data): adds the classifier's accuracy.
         batch_size: images per forward pass.
