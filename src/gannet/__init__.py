@@ -6,8 +6,6 @@ run = gannet.load_run("runs/demo")
 images = run.sample(64)
 """
 
-__version__ = "0.1.0"
-
 from gannet.api import average, load_run, resume, train
 from gannet.config import Config
 from gannet.data import DATASETS
@@ -15,6 +13,7 @@ from gannet.errors import GannetError
 from gannet.losses import LOSSES
 from gannet.models import MODELS
 from gannet.run import Run
+from gannet.version import __version__
 
 __all__ = [
     "DATASETS",
