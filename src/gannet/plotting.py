@@ -79,10 +79,11 @@ def save_samples(
         ax.scatter(x[:, 0], x[:, 1], s=3, color="tab:green", alpha=0.6)
         ax.set_aspect("equal")
     fig.tight_layout()
-    _save_figure(fig, path)
+    save_figure(fig, path)
 
 
-def _save_figure(fig: Any, path: Path) -> None:
+def save_figure(fig: Any, path: Path) -> None:
+    """Write a matplotlib figure atomically (format from the suffix, default PNG) and close it."""
     import matplotlib.pyplot as plt
 
     def write(f: Any) -> None:
@@ -139,4 +140,4 @@ def plot_curves(metrics: list[dict[str, Any]], path: Path, probabilistic: bool =
     for a in axes.flat:
         a.set_xlabel("generator step")
     fig.tight_layout()
-    _save_figure(fig, path)
+    save_figure(fig, path)
