@@ -10,16 +10,13 @@ HTML/CSS/JavaScript page, no network access needed.
     server.start()                   # background thread; or server.serve_forever()
     print(server.url)
     server.close()
+
+Modules: :mod:`~gannet.playground.analytic` (the analytic game), :mod:`~gannet.playground.live`
+(live training sessions) and :mod:`~gannet.playground.server` (the HTTP layer).
 """
 
-from gannet.playground.server import (
-    ANALYTIC_DEFAULTS,
-    DEFAULT_PORT,
-    PlaygroundServer,
-    analytic_state,
-    analytic_step,
-    serve,
-)
+from gannet.playground.analytic import ANALYTIC_DEFAULTS, analytic_state, analytic_step
+from gannet.playground.server import DEFAULT_PORT, PlaygroundServer, serve
 
 __all__ = [
     "ANALYTIC_DEFAULTS",

@@ -1,4 +1,4 @@
-"""The HTTP server behind ``gannet playground``: static page + a small JSON API.
+"""The HTTP layer of ``gannet playground``: static page + a small JSON API.
 
 Standard library only (:class:`http.server.ThreadingHTTPServer`). Routes:
 
@@ -7,14 +7,13 @@ Standard library only (:class:`http.server.ThreadingHTTPServer`). Routes:
 ``GET /api/health``
     ``{"ok": true, "version": ...}``.
 ``GET /api/analytic?mu_data=&sd_data=&mu_g=&sd_g=[&x_min=&x_max=&n=]``
-    The game for p_data = N(mu_data, sd_data^2) and p_g = N(mu_g, sd_g^2), computed with
-    :mod:`gannet.theory`: both densities and D* on a display grid, C(G), JSD and the gradient of
-    C(G) in (mu_g, sd_g).
+    :func:`~gannet.playground.analytic.analytic_state` for p_data = N(mu_data, sd_data^2) and
+    p_g = N(mu_g, sd_g^2): densities and D* on a display grid, C(G), JSD, gradient of C(G).
 ``POST /api/analytic/step`` ``{mu_data, sd_data, mu_g, sd_g, lr, steps, [x_min, x_max, n]}``
-    ``steps`` gradient-descent steps on C(G) in the centre mu_g and the log-spread log sd_g,
+    ``steps`` gradient-descent steps on C(G) (:func:`~gannet.playground.analytic.analytic_step`),
     then the state at the new generator (as ``GET /api/analytic``).
 ``POST /api/live/start`` ``{data, loss, k, lr, [seed]}``
-    A new live session: a real gannet :class:`~gannet.trainer.Trainer` (small MLPs, Adam,
+    A new :class:`~gannet.playground.live.LiveSession`: a real gannet Trainer (small MLPs, Adam,
     batch 256) in a temporary run folder. Returns the session id and its state.
 ``POST /api/live/step`` ``{session, n}``
     ``n`` iterations of Algorithm 1 (``Trainer.alternating_iteration``), then the state.
@@ -30,57 +29,40 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
-import shutil
 import socket
-import tempfile
 import threading
 import time
 import urllib.parse
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-
-from gannet import theory
 from gannet.errors import GannetError
+from gannet.playground.analytic import (
+    ANALYTIC_DEFAULTS,
+    DISPLAY_POINTS,
+    DISPLAY_RANGE,
+    MU_RANGE,
+    SD_RANGE,
+    analytic_state,
+    analytic_step,
+)
+from gannet.playground.live import LIVE_DATA, LIVE_LOSSES, LiveSession, SessionStore
 
 __all__ = [
-    "ANALYTIC_DEFAULTS",
     "DEFAULT_PORT",
-    "LIVE_DATA",
-    "LIVE_LOSSES",
+    "MAX_BODY_BYTES",
     "ApiError",
-    "LiveSession",
+    "PlaygroundHandler",
     "PlaygroundServer",
-    "analytic_state",
-    "analytic_step",
     "serve",
 ]
 
 DEFAULT_PORT = 8765
 MAX_BODY_BYTES = 64 * 1024
-MAX_SESSIONS = 4
-"""Live sessions kept at once; starting another ends the least recently used one."""
-
-ANALYTIC_DEFAULTS: dict[str, float] = {"mu_data": 1.0, "sd_data": 0.8, "mu_g": -2.5, "sd_g": 1.5}
-"""The page's starting game: the generator well away from the data."""
-
-MU_RANGE = (-5.0, 5.0)
-SD_RANGE = (0.1, 3.0)
-DISPLAY_RANGE = (-6.0, 6.0)
-DISPLAY_POINTS = 481
-
-LIVE_DATA = ("gaussian-1d", "ring", "grid")
-LIVE_LOSSES = ("minimax", "non-saturating")
-LIVE_GAUSSIAN = (3.0, 0.5)
-"""Mean and std of the live 1-D data: away from where an untrained G puts its mass (near 0)."""
 
 _STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -192,313 +174,6 @@ _SESSION_STEP_SPEC = {"session": _Field("string"), "n": _integer(1, 1, 500)}
 _SESSION_SPEC = {"session": _Field("string")}
 
 
-# --------------------------------------------------------------------------- the analytic game
-
-
-def analytic_state(
-    mu_data: float,
-    sd_data: float,
-    mu_g: float,
-    sd_g: float,
-    x_min: float = DISPLAY_RANGE[0],
-    x_max: float = DISPLAY_RANGE[1],
-    n: int = DISPLAY_POINTS,
-) -> dict[str, Any]:
-    """Everything the analytic view shows, computed with :mod:`gannet.theory`.
-
-    C(G), the JSD and the gradient are integrals on the library's own grid
-    (:func:`gannet.theory.gaussian_grid`, ±8 std, 4001 points); the curves are the densities and
-    D*(x) = p_data / (p_data + p_g) evaluated pointwise on the display grid ``x_min..x_max``.
-    """
-    if not x_min < x_max:
-        raise ApiError(f"x_min must be below x_max, got {x_min!r} and {x_max!r}")
-    if n < 3:
-        raise ApiError(f"n must be at least 3, got {n!r}")
-    try:
-        grid = theory.gaussian_grid([mu_data, mu_g], [sd_data, sd_g])
-        criterion = theory.criterion_for_gaussians(mu_data, sd_data, mu_g, sd_g)
-        divergence = theory.jsd(
-            theory.gaussian_pdf(grid, mu_data, sd_data), theory.gaussian_pdf(grid, mu_g, sd_g), grid
-        )
-        grad_mu, grad_sd = theory.criterion_gradient_gaussians(mu_data, sd_data, mu_g, sd_g)
-        x = np.linspace(x_min, x_max, n)
-        p_data = theory.gaussian_pdf(x, mu_data, sd_data)
-        p_g = theory.gaussian_pdf(x, mu_g, sd_g)
-        d_star = theory.optimal_discriminator(p_data, p_g)
-    except GannetError as e:
-        raise ApiError(str(e)) from None
-    return {
-        "params": {"mu_data": mu_data, "sd_data": sd_data, "mu_g": mu_g, "sd_g": sd_g},
-        "x": x.tolist(),
-        "p_data": p_data.tolist(),
-        "p_g": p_g.tolist(),
-        "d_star": d_star.tolist(),
-        "criterion": criterion,
-        "jsd": divergence,
-        "minus_log_4": theory.MINUS_LOG_4,
-        "log_2": theory.LOG_2,
-        "gradient": {"mu_g": grad_mu, "sd_g": grad_sd},
-    }
-
-
-def analytic_step(
-    mu_data: float, sd_data: float, mu_g: float, sd_g: float, lr: float, steps: int = 1
-) -> tuple[float, float]:
-    """``steps`` gradient-descent steps on C(G) for the generator N(mu_g, sd_g^2).
-
-    The spread moves in log space (so it stays positive): mu <- mu - lr dC/dmu,
-    log sd <- log sd - lr sd dC/dsd (the chain rule). Both are clipped to the page's ranges.
-    Uses :func:`gannet.theory.criterion_gradient_gaussians` (exact, not finite differences).
-    """
-    for _ in range(steps):
-        try:
-            grad_mu, grad_sd = theory.criterion_gradient_gaussians(mu_data, sd_data, mu_g, sd_g)
-        except GannetError as e:
-            raise ApiError(str(e)) from None
-        mu_g = min(max(mu_g - lr * grad_mu, MU_RANGE[0]), MU_RANGE[1])
-        sd_g = min(max(sd_g * math.exp(-lr * sd_g * grad_sd), SD_RANGE[0]), SD_RANGE[1])
-    return mu_g, sd_g
-
-
-# --------------------------------------------------------------------------- the real game
-
-
-class LiveSession:
-    """One live game: a gannet Trainer on toy data, stepped on request.
-
-    Training is gannet's own Algorithm 1 (``Trainer.alternating_iteration``); this class only
-    keeps the epoch bookkeeping that ``Trainer.fit`` would keep, and measures the state for the
-    page (losses on a fresh evaluation batch, p_g, D on a grid).
-    """
-
-    EVAL_BATCH = 1024
-    HIST_SAMPLES = 20000
-    HIST_BINS = 90
-    CURVE_POINTS = 241
-    CLOUD_POINTS = 1000
-    HEAT_SIZE = 40
-
-    def __init__(self, data: str, loss: str, k: int, lr: float, seed: int = 0) -> None:
-        from gannet.config import Config
-        from gannet.data.synthetic import mixture_2d_modes
-        from gannet.trainer import Trainer
-
-        self.id = secrets.token_hex(8)
-        self.settings = {"data": data, "loss": loss, "k": k, "lr": lr, "seed": seed}
-        self.lock = threading.Lock()
-        self.last_used = time.monotonic()
-        self.seconds = 0.0
-        self.dim = 1 if data == "gaussian-1d" else 2
-        config = Config()
-        dc, mc, tc = config.data, config.model, config.train
-        if data == "gaussian-1d":
-            dc.name, (dc.mean, dc.std) = "gaussian-1d", LIVE_GAUSSIAN
-            lo, hi = min(-2.0, dc.mean - 5 * dc.std), max(2.0, dc.mean + 5 * dc.std)
-            self.modes: list[list[float]] = []
-            self.mode_std = dc.std
-        else:
-            dc.name, dc.mixture = "mixture-2d", "ring" if data == "ring" else "grid"
-            centres, self.mode_std = mixture_2d_modes(dc.mixture)
-            self.modes = centres.tolist()
-            edge = float(centres.abs().max()) + 1.0
-            lo, hi = -edge, edge
-        self.range = (lo, hi)
-        dc.n_samples = 20000
-        mc.generator, mc.discriminator = "mlp-g", "mlp-d"
-        mc.z_dim, mc.noise = (2 if self.dim == 1 else 4), "normal"
-        mc.g_hidden, mc.d_hidden = [64, 64], [64, 64]
-        config.loss.name = loss
-        config.optim.name, config.optim.lr, config.optim.betas = "adam", lr, [0.5, 0.999]
-        tc.k, tc.batch_size, tc.seed = k, 256, seed
-        tc.device, tc.threads, tc.progress, tc.n_fixed_samples = "cpu", 1, "none", 16
-        self.tmp = Path(tempfile.mkdtemp(prefix="gannet-playground-"))
-        try:
-            self.trainer = Trainer.create(config, self.tmp / "run")
-        except BaseException:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            raise
-        self._epoch_started = False
-
-    # -- training --------------------------------------------------------------------
-
-    def step(self, n: int) -> None:
-        """``n`` iterations of Algorithm 1 with gannet's trainer."""
-        tr = self.trainer
-        start = time.perf_counter()
-        for _ in range(n):
-            if tr.iteration_in_epoch == 0 or not self._epoch_started:
-                tr._start_epoch()
-                self._epoch_started = True
-            tr.alternating_iteration()
-            tr.step += 1
-            tr.iteration_in_epoch += 1
-            if tr.iteration_in_epoch == tr.iterations_per_epoch:
-                tr.epoch += 1
-                tr.iteration_in_epoch = 0
-        self.seconds += time.perf_counter() - start
-
-    # -- measuring -------------------------------------------------------------------
-
-    def state(self) -> dict[str, Any]:
-        """What the page draws: losses, D(x) and D(G(z)) means, p_g and D."""
-        import torch
-
-        tr = self.trainer
-        G, D = tr.G, tr.D
-        with torch.no_grad():
-            x = tr.x_train[torch.randint(len(tr.x_train), (self.EVAL_BATCH,))]
-            d_real = D(x).float()
-            d_fake = D(G(tr.noise(self.EVAL_BATCH))).float()
-            d_cost = float(tr.config.loss.d_cost_scale * tr.loss.d_cost(d_real, d_fake))
-            g_cost = float(tr.loss.g_cost(d_fake))
-            mean_real = float(torch.sigmoid(d_real).mean())
-            mean_fake = float(torch.sigmoid(d_fake).mean())
-            view = self._view_1d() if self.dim == 1 else self._view_2d()
-        numbers = [d_cost, g_cost, mean_real, mean_fake]
-        return {
-            "session": self.id,
-            "settings": self.settings,
-            "dim": self.dim,
-            "step": tr.step,
-            "epoch": tr.epoch,
-            "iterations_per_epoch": tr.iterations_per_epoch,
-            "seconds": round(self.seconds, 3),
-            "diverged": not all(math.isfinite(v) for v in numbers),
-            "losses": {"d": _finite(d_cost), "g": _finite(g_cost)},
-            "d_real": _finite(mean_real),
-            "d_fake": _finite(mean_fake),
-            "range": list(self.range),
-            **view,
-        }
-
-    def _view_1d(self) -> dict[str, Any]:
-        import torch
-
-        tr = self.trainer
-        lo, hi = self.range
-        samples = tr.G(tr.noise(self.HIST_SAMPLES)).float().view(-1).numpy().astype(np.float64)
-        counts, edges = np.histogram(samples, bins=self.HIST_BINS, range=(lo, hi))
-        width = (hi - lo) / self.HIST_BINS
-        density = counts / (len(samples) * width)  # mass outside the range is not drawn
-        x = np.linspace(lo, hi, self.CURVE_POINTS)
-        d = torch.sigmoid(tr.D(torch.from_numpy(x).float().view(-1, 1)).float()).numpy()
-        mean, std = LIVE_GAUSSIAN
-        return {
-            "x": _rounded(x),
-            "p_data": _rounded(theory.gaussian_pdf(x, mean, std)),
-            "d": _rounded(d),
-            "hist": {"edges": _rounded(edges), "density": _rounded(density)},
-            "outside": float(np.mean((samples < lo) | (samples > hi))),
-            "g_mean": _finite(float(np.mean(samples))),
-            "g_std": _finite(float(np.std(samples))),
-            "data_mean": mean,
-            "data_std": std,
-        }
-
-    def _view_2d(self) -> dict[str, Any]:
-        import torch
-
-        tr = self.trainer
-        lo, hi = self.range
-        cloud = tr.G(tr.noise(self.CLOUD_POINTS)).float()
-        # Cell centres, row-major with row 0 at the top (largest y), as the page draws them.
-        size = self.HEAT_SIZE
-        centres = lo + (torch.arange(size, dtype=torch.float32) + 0.5) * ((hi - lo) / size)
-        ys, xs = torch.meshgrid(centres.flip(0), centres, indexing="ij")
-        heat = torch.sigmoid(tr.D(torch.stack([xs.reshape(-1), ys.reshape(-1)], 1)).float())
-        modes = torch.tensor(self.modes)
-        nearest, which = torch.cdist(cloud, modes).min(1)
-        # A sample belongs to its nearest mode when it lies within a quarter of the spacing
-        # between modes; a mode is covered when it gets at least a fifth of its fair share.
-        # "On target" is the strict measure of the mode-collapse papers: within 3 std.
-        gaps = torch.cdist(modes, modes) + torch.eye(len(modes)) * 1e9
-        radius = 0.25 * float(gaps.min())
-        near = nearest < radius
-        per_mode = torch.bincount(which[near], minlength=len(self.modes))
-        fair = self.CLOUD_POINTS / len(self.modes)
-        return {
-            "samples": _rounded(cloud.numpy()),
-            "heat": {"size": size, "values": _rounded(heat.numpy().reshape(size, size), 4)},
-            "modes": self.modes,
-            "mode_std": self.mode_std,
-            "coverage": {
-                "per_mode": per_mode.tolist(),
-                "radius": round(radius, 4),
-                "covered": int((per_mode >= 0.2 * fair).sum()),
-                "modes": len(self.modes),
-                "near": float(near.float().mean()),
-                "high_quality": float((nearest < 3 * self.mode_std).float().mean()),
-            },
-        }
-
-    def close(self) -> None:
-        """Delete the temporary run folder."""
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def _finite(v: float) -> float | None:
-    return v if math.isfinite(v) else None
-
-
-def _rounded(a: Any, digits: int = 5) -> Any:
-    """A nested list with values rounded (short JSON) and non-finite values as null."""
-    arr = np.asarray(a, dtype=np.float64)
-    out = np.round(arr, digits).astype(object)
-    out[~np.isfinite(arr)] = None
-    return out.tolist()
-
-
-class SessionStore:
-    """Live sessions by id; at most ``MAX_SESSIONS`` (least recently used ones are ended)."""
-
-    def __init__(self, limit: int = MAX_SESSIONS) -> None:
-        self.limit = limit
-        self._sessions: OrderedDict[str, LiveSession] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, session: LiveSession) -> None:
-        with self._lock:
-            self._sessions[session.id] = session
-            evicted = []
-            while len(self._sessions) > self.limit:
-                evicted.append(self._sessions.popitem(last=False)[1])
-        for old in evicted:
-            with old.lock:
-                old.close()
-
-    def get(self, session_id: str) -> LiveSession:
-        with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                raise ApiError(
-                    f"no live session {session_id!r} (it ended or was never started); "
-                    "start one with POST /api/live/start",
-                    HTTPStatus.NOT_FOUND,
-                )
-            self._sessions.move_to_end(session_id)
-            session.last_used = time.monotonic()
-            return session
-
-    def remove(self, session_id: str) -> bool:
-        with self._lock:
-            session = self._sessions.pop(session_id, None)
-        if session is None:
-            return False
-        with session.lock:
-            session.close()
-        return True
-
-    def close_all(self) -> None:
-        with self._lock:
-            sessions = list(self._sessions.values())
-            self._sessions.clear()
-        for s in sessions:
-            s.close()
-
-    def __len__(self) -> int:
-        return len(self._sessions)
-
-
 # --------------------------------------------------------------------------- HTTP
 
 
@@ -522,25 +197,8 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
 
     # -- dispatch --------------------------------------------------------------------
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_HEAD(self) -> None:
-        self._dispatch("HEAD")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def _dispatch(self, method: str) -> None:
+    def _dispatch(self) -> None:
+        method = self.command
         try:
             parsed = urllib.parse.urlsplit(self.path)
             path = parsed.path
@@ -564,6 +222,8 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         except Exception as e:  # a bug: answer 500, keep serving
             self.log_error("internal error on %s %s: %r", method, self.path, e)
             self._json({"error": f"internal error: {type(e).__name__}: {e}"}, 500)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch
 
     def _require(self, method: str, allowed: tuple[str, ...]) -> None:
         if method not in allowed:
@@ -653,16 +313,23 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         return {"ok": True, "version": gannet.__version__}
 
     def _analytic(self, query: dict[str, str]) -> dict[str, Any]:
-        return analytic_state(**_parse(query, _ANALYTIC_SPEC, strings=True))
+        a = _parse(query, _ANALYTIC_SPEC, strings=True)
+        try:
+            return analytic_state(**a)
+        except GannetError as e:
+            raise ApiError(str(e)) from None
 
     def _analytic_step(self, body: dict[str, Any]) -> dict[str, Any]:
         a = _parse(body, _STEP_SPEC, strings=False)
-        mu_g, sd_g = analytic_step(
-            a["mu_data"], a["sd_data"], a["mu_g"], a["sd_g"], a["lr"], a["steps"]
-        )
-        return analytic_state(
-            a["mu_data"], a["sd_data"], mu_g, sd_g, a["x_min"], a["x_max"], a["n"]
-        )
+        try:
+            mu_g, sd_g = analytic_step(
+                a["mu_data"], a["sd_data"], a["mu_g"], a["sd_g"], a["lr"], a["steps"]
+            )
+            return analytic_state(
+                a["mu_data"], a["sd_data"], mu_g, sd_g, a["x_min"], a["x_max"], a["n"]
+            )
+        except GannetError as e:
+            raise ApiError(str(e)) from None
 
     def _live_start(self, body: dict[str, Any]) -> dict[str, Any]:
         a = _parse(body, _START_SPEC, strings=False)
@@ -678,6 +345,12 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
     def _live_step(self, body: dict[str, Any]) -> dict[str, Any]:
         a = _parse(body, _SESSION_STEP_SPEC, strings=False)
         session = self.server.sessions.get(a["session"])
+        if session is None:
+            raise ApiError(
+                f"no live session {a['session']!r} (it ended or was never started); "
+                "start one with POST /api/live/start",
+                HTTPStatus.NOT_FOUND,
+            )
         with self.server.training, session.lock:
             session.step(a["n"])
             return session.state()

@@ -1,0 +1,272 @@
+"""The playground's live view: gannet's own trainer on toy data, stepped on request.
+
+:class:`LiveSession` is one game (a :class:`~gannet.trainer.Trainer` with small MLPs in a
+temporary run folder) and measures what the page draws; :class:`SessionStore` keeps the
+sessions of a server.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gannet import theory
+
+__all__ = [
+    "LIVE_DATA",
+    "LIVE_GAUSSIAN",
+    "LIVE_LOSSES",
+    "MAX_SESSIONS",
+    "LiveSession",
+    "SessionStore",
+]
+
+MAX_SESSIONS = 4
+"""Live sessions kept at once; starting another ends the least recently used one."""
+
+LIVE_DATA = ("gaussian-1d", "ring", "grid")
+LIVE_LOSSES = ("minimax", "non-saturating")
+LIVE_GAUSSIAN = (3.0, 0.5)
+"""Mean and std of the live 1-D data: away from where an untrained G puts its mass (near 0)."""
+
+
+class LiveSession:
+    """One live game: a gannet Trainer on toy data, stepped on request.
+
+    Training is gannet's own Algorithm 1 (``Trainer.alternating_iteration``); this class only
+    keeps the epoch bookkeeping that ``Trainer.fit`` would keep, and measures the state for the
+    page (losses on a fresh evaluation batch, p_g, D on a grid).
+    """
+
+    EVAL_BATCH = 1024
+    HIST_SAMPLES = 20000
+    HIST_BINS = 90
+    CURVE_POINTS = 241
+    CLOUD_POINTS = 1000
+    HEAT_SIZE = 40
+
+    def __init__(self, data: str, loss: str, k: int, lr: float, seed: int = 0) -> None:
+        from gannet.config import Config
+        from gannet.data.synthetic import mixture_2d_modes
+        from gannet.trainer import Trainer
+
+        self.id = secrets.token_hex(8)
+        self.settings = {"data": data, "loss": loss, "k": k, "lr": lr, "seed": seed}
+        self.lock = threading.Lock()
+        self.last_used = time.monotonic()
+        self.seconds = 0.0
+        self.dim = 1 if data == "gaussian-1d" else 2
+        config = Config()
+        dc, mc, tc = config.data, config.model, config.train
+        if data == "gaussian-1d":
+            dc.name, (dc.mean, dc.std) = "gaussian-1d", LIVE_GAUSSIAN
+            lo, hi = min(-2.0, dc.mean - 5 * dc.std), max(2.0, dc.mean + 5 * dc.std)
+            self.modes: list[list[float]] = []
+            self.mode_std = dc.std
+        else:
+            dc.name, dc.mixture = "mixture-2d", "ring" if data == "ring" else "grid"
+            centres, self.mode_std = mixture_2d_modes(dc.mixture)
+            self.modes = centres.tolist()
+            edge = float(centres.abs().max()) + 1.0
+            lo, hi = -edge, edge
+        self.range = (lo, hi)
+        dc.n_samples = 20000
+        mc.generator, mc.discriminator = "mlp-g", "mlp-d"
+        mc.z_dim, mc.noise = (2 if self.dim == 1 else 4), "normal"
+        mc.g_hidden, mc.d_hidden = [64, 64], [64, 64]
+        config.loss.name = loss
+        config.optim.name, config.optim.lr, config.optim.betas = "adam", lr, [0.5, 0.999]
+        tc.k, tc.batch_size, tc.seed = k, 256, seed
+        tc.device, tc.threads, tc.progress, tc.n_fixed_samples = "cpu", 1, "none", 16
+        self.tmp = Path(tempfile.mkdtemp(prefix="gannet-playground-"))
+        try:
+            self.trainer = Trainer.create(config, self.tmp / "run")
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+        self._epoch_started = False
+
+    # -- training --------------------------------------------------------------------
+
+    def step(self, n: int) -> None:
+        """``n`` iterations of Algorithm 1 with gannet's trainer."""
+        tr = self.trainer
+        start = time.perf_counter()
+        for _ in range(n):
+            if tr.iteration_in_epoch == 0 or not self._epoch_started:
+                tr._start_epoch()
+                self._epoch_started = True
+            tr.alternating_iteration()
+            tr.step += 1
+            tr.iteration_in_epoch += 1
+            if tr.iteration_in_epoch == tr.iterations_per_epoch:
+                tr.epoch += 1
+                tr.iteration_in_epoch = 0
+        self.seconds += time.perf_counter() - start
+
+    # -- measuring -------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """What the page draws: losses, D(x) and D(G(z)) means, p_g and D."""
+        import torch
+
+        tr = self.trainer
+        G, D = tr.G, tr.D
+        with torch.no_grad():
+            x = tr.x_train[torch.randint(len(tr.x_train), (self.EVAL_BATCH,))]
+            d_real = D(x).float()
+            d_fake = D(G(tr.noise(self.EVAL_BATCH))).float()
+            d_cost = float(tr.config.loss.d_cost_scale * tr.loss.d_cost(d_real, d_fake))
+            g_cost = float(tr.loss.g_cost(d_fake))
+            mean_real = float(torch.sigmoid(d_real).mean())
+            mean_fake = float(torch.sigmoid(d_fake).mean())
+            view = self._view_1d() if self.dim == 1 else self._view_2d()
+        numbers = [d_cost, g_cost, mean_real, mean_fake]
+        return {
+            "session": self.id,
+            "settings": self.settings,
+            "dim": self.dim,
+            "step": tr.step,
+            "epoch": tr.epoch,
+            "iterations_per_epoch": tr.iterations_per_epoch,
+            "seconds": round(self.seconds, 3),
+            "diverged": not all(math.isfinite(v) for v in numbers),
+            "losses": {"d": _finite(d_cost), "g": _finite(g_cost)},
+            "d_real": _finite(mean_real),
+            "d_fake": _finite(mean_fake),
+            "range": list(self.range),
+            **view,
+        }
+
+    def _view_1d(self) -> dict[str, Any]:
+        import torch
+
+        tr = self.trainer
+        lo, hi = self.range
+        samples = tr.G(tr.noise(self.HIST_SAMPLES)).float().view(-1).numpy().astype(np.float64)
+        counts, edges = np.histogram(samples, bins=self.HIST_BINS, range=(lo, hi))
+        width = (hi - lo) / self.HIST_BINS
+        density = counts / (len(samples) * width)  # mass outside the range is not drawn
+        x = np.linspace(lo, hi, self.CURVE_POINTS)
+        d = torch.sigmoid(tr.D(torch.from_numpy(x).float().view(-1, 1)).float()).numpy()
+        mean, std = LIVE_GAUSSIAN
+        return {
+            "x": _rounded(x),
+            "p_data": _rounded(theory.gaussian_pdf(x, mean, std)),
+            "d": _rounded(d),
+            "hist": {"edges": _rounded(edges), "density": _rounded(density)},
+            "outside": float(np.mean((samples < lo) | (samples > hi))),
+            "g_mean": _finite(float(np.mean(samples))),
+            "g_std": _finite(float(np.std(samples))),
+            "data_mean": mean,
+            "data_std": std,
+        }
+
+    def _view_2d(self) -> dict[str, Any]:
+        import torch
+
+        tr = self.trainer
+        lo, hi = self.range
+        cloud = tr.G(tr.noise(self.CLOUD_POINTS)).float()
+        # Cell centres, row-major with row 0 at the top (largest y), as the page draws them.
+        size = self.HEAT_SIZE
+        centres = lo + (torch.arange(size, dtype=torch.float32) + 0.5) * ((hi - lo) / size)
+        ys, xs = torch.meshgrid(centres.flip(0), centres, indexing="ij")
+        heat = torch.sigmoid(tr.D(torch.stack([xs.reshape(-1), ys.reshape(-1)], 1)).float())
+        modes = torch.tensor(self.modes)
+        nearest, which = torch.cdist(cloud, modes).min(1)
+        # A sample belongs to its nearest mode when it lies within a quarter of the spacing
+        # between modes; a mode is covered when it gets at least a fifth of its fair share.
+        # "On target" is the strict measure of the mode-collapse papers: within 3 std.
+        gaps = torch.cdist(modes, modes) + torch.eye(len(modes)) * 1e9
+        radius = 0.25 * float(gaps.min())
+        near = nearest < radius
+        per_mode = torch.bincount(which[near], minlength=len(self.modes))
+        fair = self.CLOUD_POINTS / len(self.modes)
+        return {
+            "samples": _rounded(cloud.numpy()),
+            "heat": {"size": size, "values": _rounded(heat.numpy().reshape(size, size), 4)},
+            "modes": self.modes,
+            "mode_std": self.mode_std,
+            "coverage": {
+                "per_mode": per_mode.tolist(),
+                "radius": round(radius, 4),
+                "covered": int((per_mode >= 0.2 * fair).sum()),
+                "modes": len(self.modes),
+                "near": float(near.float().mean()),
+                "high_quality": float((nearest < 3 * self.mode_std).float().mean()),
+            },
+        }
+
+    def close(self) -> None:
+        """Delete the temporary run folder."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class SessionStore:
+    """Live sessions by id; at most ``MAX_SESSIONS`` (least recently used ones are ended)."""
+
+    def __init__(self, limit: int = MAX_SESSIONS) -> None:
+        self.limit = limit
+        self._sessions: OrderedDict[str, LiveSession] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, session: LiveSession) -> None:
+        with self._lock:
+            self._sessions[session.id] = session
+            evicted = []
+            while len(self._sessions) > self.limit:
+                evicted.append(self._sessions.popitem(last=False)[1])
+        for old in evicted:
+            with old.lock:
+                old.close()
+
+    def get(self, session_id: str) -> LiveSession | None:
+        """The session (now the most recently used one), or None when there is none."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return None
+            self._sessions.move_to_end(session_id)
+            session.last_used = time.monotonic()
+            return session
+
+    def remove(self, session_id: str) -> bool:
+        with self._lock:
+            session = self._sessions.pop(session_id, None)
+        if session is None:
+            return False
+        with session.lock:
+            session.close()
+        return True
+
+    def close_all(self) -> None:
+        with self._lock:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+        for s in sessions:
+            s.close()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+
+def _finite(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
+def _rounded(a: Any, digits: int = 5) -> Any:
+    """A nested list with values rounded (short JSON) and non-finite values as null."""
+    arr = np.asarray(a, dtype=np.float64)
+    out = np.round(arr, digits).astype(object)
+    out[~np.isfinite(arr)] = None
+    return out.tolist()
