@@ -285,6 +285,23 @@ def test_live_session_uses_gannets_trainer(
     assert post(server, "/api/live/step", {"session": session, "n": 1})[0] == 404
 
 
+def test_live_session_keeps_fits_epoch_count(server: PlaygroundServer) -> None:
+    """Steps and epochs advance as in ``Trainer.fit``: the epoch turns after
+    ``iterations_per_epoch`` iterations, whatever the number of iterations per request."""
+    status, r = post(server, "/api/live/start", {"data": "gaussian-1d", "k": 2})
+    assert status == 200 and (r["step"], r["epoch"]) == (0, 1)
+    per_epoch = r["iterations_per_epoch"]
+    assert 1 < per_epoch <= 500
+    session = r["session"]
+    r = post(server, "/api/live/step", {"session": session, "n": per_epoch - 1})[1]
+    assert (r["step"], r["epoch"]) == (per_epoch - 1, 1)
+    r = post(server, "/api/live/step", {"session": session, "n": 1})[1]
+    assert (r["step"], r["epoch"]) == (per_epoch, 2)
+    r = post(server, "/api/live/step", {"session": session, "n": per_epoch + 1})[1]
+    assert (r["step"], r["epoch"]) == (2 * per_epoch + 1, 3)
+    post(server, "/api/live/stop", {"session": session})
+
+
 @pytest.mark.parametrize(("data", "modes"), [("ring", 8), ("grid", 25)])
 def test_live_2d_state(server: PlaygroundServer, data: str, modes: int) -> None:
     status, r = post(server, "/api/live/start", {"data": data, "lr": 0.003})

@@ -43,8 +43,8 @@ class LiveSession:
     """One live game: a gannet Trainer on toy data, stepped on request.
 
     Training is gannet's own Algorithm 1 (``Trainer.alternating_iteration``); this class only
-    keeps the epoch bookkeeping that ``Trainer.fit`` would keep, and measures the state for the
-    page (losses on a fresh evaluation batch, p_g, D on a grid).
+    keeps the epoch bookkeeping that ``Trainer.fit`` would keep (:meth:`_advance_one`), and
+    measures the state for the page (losses on a fresh evaluation batch, p_g, D on a grid).
     """
 
     EVAL_BATCH = 1024
@@ -99,19 +99,28 @@ class LiveSession:
 
     def step(self, n: int) -> None:
         """``n`` iterations of Algorithm 1 with gannet's trainer."""
-        tr = self.trainer
         start = time.perf_counter()
         for _ in range(n):
-            if tr.iteration_in_epoch == 0 or not self._epoch_started:
-                tr._start_epoch()
-                self._epoch_started = True
-            tr.alternating_iteration()
-            tr.step += 1
-            tr.iteration_in_epoch += 1
-            if tr.iteration_in_epoch == tr.iterations_per_epoch:
-                tr.epoch += 1
-                tr.iteration_in_epoch = 0
+            self._advance_one()
         self.seconds += time.perf_counter() - start
+
+    def _advance_one(self) -> None:
+        """One iteration of Algorithm 1 with the epoch bookkeeping of ``Trainer.fit``.
+
+        The only place the playground drives the trainer's private state (together with
+        ``self._epoch_started``, set in ``__init__``, which goes with it).
+        """
+        # TODO(training-api): replace with trainer.step()
+        tr = self.trainer
+        if tr.iteration_in_epoch == 0 or not self._epoch_started:
+            tr._start_epoch()
+            self._epoch_started = True
+        tr.alternating_iteration()
+        tr.step += 1
+        tr.iteration_in_epoch += 1
+        if tr.iteration_in_epoch == tr.iterations_per_epoch:
+            tr.epoch += 1
+            tr.iteration_in_epoch = 0
 
     # -- measuring -------------------------------------------------------------------
 
