@@ -1,11 +1,3 @@
-"""Sub-commands beyond the core ones in gannet.cli; each module registers its own parser
-with ``gannet.cli.command``."""
-
-import importlib
-
-for _name in ("evaluate", "figures", "playground", "reproduce", "classifier", "average"):
-    try:
-        importlib.import_module(f"gannet.commands.{_name}")
-    except ModuleNotFoundError as _e:  # a command module not present in this build
-        if _e.name != f"gannet.commands.{_name}":
-            raise
+"""The sub-commands of ``gannet``: one module per command (or command group), each with an
+``add_parser(sub)`` that adds its parser and sets its handler. :data:`gannet.cli.COMMANDS`
+lists them, in the order ``gannet --help`` shows them."""

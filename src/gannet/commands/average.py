@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from gannet.cli import command
 
-
-@command("average")
-def _average_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "average",
         help="average G's weights over a run's snapshots (Polyak averaging)",

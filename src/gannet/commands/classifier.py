@@ -6,12 +6,10 @@ import argparse
 import json
 from typing import Any
 
-from gannet.cli import command
 from gannet.errors import GannetError
 
 
-@command("classifier")
-def _classifier_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     from gannet.metrics.classifier import DEFAULT_EPOCHS, SUPPORTED
 
     p = sub.add_parser(

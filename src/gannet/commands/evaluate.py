@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from gannet.cli import command
 from gannet.config import DataConfig
 from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
@@ -19,8 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gannet.metrics.classifier import Classifier, ClassifierInfo
 
 
-@command("eval")
-def _eval_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate a run", description="Evaluate a trained run.")
     metrics = p.add_subparsers(dest="metric", metavar="METRIC")
     metrics.required = True

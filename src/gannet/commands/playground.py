@@ -8,12 +8,10 @@ import sys
 import threading
 from typing import Any
 
-from gannet.cli import command
 from gannet.errors import GannetError
 
 
-@command("playground")
-def _playground_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "playground",
         help="serve an interactive page of the GAN game",

@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gannet.cli import command
 from gannet.config import Config
 from gannet.errors import GannetError
 
 
-@command("reproduce")
-def _reproduce_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reproduce",
         help="reproduce an experiment of the paper (table1)",
