@@ -307,3 +307,78 @@ def test_load_samples_npz_errors(tmp_path: Path) -> None:
     np.savez(tmp_path / "nan.npz", samples=np.full((2, 2), np.nan))
     with pytest.raises(GannetError, match="NaN"):
         load_samples_npz(tmp_path / "nan.npz")
+
+
+# --------------------------------------------------------------------------- which validation rows
+
+
+def rows_favouring_two_sigmas() -> tuple[torch.Tensor, torch.Tensor]:
+    """(samples, 2,000 validation rows): the first 1,000 rows are copies of the samples,
+    which favour the smallest bandwidth; the last 1,000 lie about 1 away from every sample,
+    which favours a bandwidth near 0.5."""
+    g = gen(11)
+    samples = 0.1 * torch.rand(50, 4, dtype=torch.float64, generator=g)
+    near = samples.repeat(20, 1)
+    far = 0.55 + 0.1 * torch.rand(1000, 4, dtype=torch.float64, generator=g)
+    return samples, torch.cat([near, far])
+
+
+def mean_ll_on_grid(rows: torch.Tensor, samples: torch.Tensor) -> np.ndarray:
+    """The definition (as :func:`direct`), all rows at once: the mean log-likelihood of
+    ``rows`` at every sigma of the default grid."""
+    x, s = np.asarray(rows, dtype=np.float64), np.asarray(samples, dtype=np.float64)
+    d2 = ((x[:, None, :] - s[None, :, :]) ** 2).sum(axis=2)
+    n, d = s.shape
+    return np.array(
+        [
+            (logsumexp(-d2 / (2 * sigma**2), axis=1) - math.log(n)).mean()
+            - 0.5 * d * math.log(2 * math.pi * sigma**2)
+            for sigma in P.DEFAULT_SIGMAS
+        ]
+    )
+
+
+def best_sigma(rows: torch.Tensor, samples: torch.Tensor) -> float:
+    return P.DEFAULT_SIGMAS[int(np.argmax(mean_ll_on_grid(rows, samples)))]
+
+
+def test_evaluate_chooses_sigma_on_every_validation_row() -> None:
+    samples, val = rows_favouring_two_sigmas()
+    res = parzen_evaluate(samples, val, val[:10])
+    assert res.n_validation == 2000
+    assert res.sigma == best_sigma(val, samples)
+    assert res.sigma not in (best_sigma(val[:1000], samples), best_sigma(val[-1000:], samples))
+
+
+def test_cli_chooses_sigma_on_the_first_validation_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`gannet eval parzen` picks sigma on the FIRST 1,000 validation rows (the authors'
+    protocol), or on the first N with --validation N, or on all of them."""
+    from gannet.cli import main
+    from gannet.data import DATASETS, Dataset, DatasetEntry
+
+    samples, val = rows_favouring_two_sigmas()
+    data = Dataset("parzen-rows", samples.float(), validation=val.float(), test=val[-20:].float())
+    entry = DatasetEntry(load=lambda cfg: data, locate=lambda cfg: "memory")
+    monkeypatch.setitem(DATASETS._entries, "parzen-rows", entry)
+    np.savez(tmp_path / "s.npz", samples=samples.float().numpy())
+    val = val.float().double()  # what the command sees
+    first, last = best_sigma(val[:1000], samples.float()), best_sigma(val[-1000:], samples.float())
+    assert first != last  # the rows tell the choices apart
+
+    def chosen(*extra: str) -> ParzenResult:
+        out = tmp_path / "parzen.json"
+        args = ["eval", "parzen", "--samples-file", str(tmp_path / "s.npz")]
+        code = main([*args, "--data", "parzen-rows", "--out", str(out), *extra])
+        assert code == 0, capsys.readouterr().err
+        return ParzenResult.from_dict(json.loads(out.read_text()))
+
+    res = chosen()  # default: --validation 1000
+    assert res.n_validation == 1000 and res.sigma == first
+    means = mean_ll_on_grid(val[:1000], samples.float())
+    np.testing.assert_allclose([m for _, m in res.grid], means, rtol=0, atol=ATOL)
+    res = chosen("--validation", "50")  # copies of the samples only
+    assert res.n_validation == 50 and res.sigma == best_sigma(val[:50], samples.float())
+    res = chosen("--validation", "all")
+    assert res.n_validation == 2000 and res.sigma == best_sigma(val, samples.float())
