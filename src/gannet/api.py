@@ -7,7 +7,7 @@ from pathlib import Path
 from gannet.config import Config
 from gannet.data import Dataset
 from gannet.run import Run, load_run
-from gannet.trainer import Trainer
+from gannet.training import resume_run, start_run
 
 
 def train(
@@ -25,15 +25,20 @@ def train(
         config = Config.load(config, overrides)
     elif overrides:
         config = config.with_overrides(overrides)
-    run_dir = Trainer.create(config, out, dataset).fit()
-    return load_run(run_dir)
+    trainer = start_run(config, out, dataset)
+    trainer.fit()
+    assert trainer.run_dir is not None  # a run always has its folder
+    return load_run(trainer.run_dir)
 
 
 def resume(
     run_dir: str | Path, overrides: list[str] | None = None, *, dataset: Dataset | None = None
 ) -> Run:
     """Continue an interrupted run exactly where it stopped (``gannet train --resume RUN``)."""
-    return load_run(Trainer.resume(run_dir, overrides, dataset).fit())
+    trainer = resume_run(run_dir, overrides, dataset)
+    trainer.fit()
+    assert trainer.run_dir is not None  # a run always has its folder
+    return load_run(trainer.run_dir)
 
 
 def average(

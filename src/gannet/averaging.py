@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
-from torch import Tensor
-
-from gannet.checkpoint import load_checkpoint, save_checkpoint
 from gannet.errors import GannetError
 from gannet.run import CHECKPOINT, require_run_dir
+from gannet.training.hooks.snapshots import SNAPSHOTS
+from gannet.training.state import Checkpoint, StateDict, read_checkpoint, write_checkpoint
 
-SNAPSHOTS = "snapshots"
 _EPOCH_FILE = re.compile(r"epoch-(\d+)\.pt")
-_AVERAGED = ("generator", "generator_ema")
 
 
 def snapshot_epochs(run_dir: str | Path) -> dict[int, Path]:
@@ -44,10 +40,10 @@ def average_path(run_dir: str | Path, first: int, last: int) -> Path:
     return Path(run_dir) / SNAPSHOTS / f"average-{first:04d}-{last:04d}.pt"
 
 
-def average_snapshots(run_dir: str | Path, first: int, last: int | None = None) -> dict[str, Any]:
+def average_snapshots(run_dir: str | Path, first: int, last: int | None = None) -> Checkpoint:
     """A checkpoint whose G (and G's EMA, when kept) is the uniform average of the snapshots of
     epochs ``first..last`` (default: up to the newest); D and everything else come from the
-    last of them. ``state["averaged"]`` records the window."""
+    last of them. Its ``averaged`` field records the window."""
     if last is not None and first > last:
         raise GannetError(f"the first epoch ({first}) is after the last ({last})")
     snaps = snapshot_epochs(run_dir)
@@ -59,37 +55,48 @@ def average_snapshots(run_dir: str | Path, first: int, last: int | None = None) 
             f"{'' if last is None else f' to {last}'} (it has {kept}); keep one every epoch "
             "with --set train.snapshot_every=1 when training or resuming it"
         )
-    sums: dict[str, dict[str, Tensor]] = {}
-    state: dict[str, Any] = {}
+    g_sum: _Sum | None = None
+    ema_sum: _Sum | None = None
     for epoch in chosen:
-        state = load_checkpoint(snaps[epoch])
-        for key in _AVERAGED:
-            if key not in state:
-                continue
-            if key not in sums:
-                sums[key] = {
-                    k: v.double() if v.is_floating_point() else v for k, v in state[key].items()
-                }
-                continue
-            if sums[key].keys() != state[key].keys():
-                raise GannetError(
-                    f"snapshot {str(snaps[epoch])!r} does not match the others; "
-                    "average snapshots of one run only"
-                )
-            for k, v in state[key].items():
-                sums[key][k] = sums[key][k] + v.double() if v.is_floating_point() else v
-    n = len(chosen)
-    out = dict(state)
-    for key, tensors in sums.items():
-        dtypes = {k: v.dtype for k, v in state[key].items()}
-        out[key] = {
-            k: (v / n).to(dtypes[k]) if dtypes[k].is_floating_point else v
-            for k, v in tensors.items()
-        }
-    out.pop("format", None)
-    out.pop("version", None)
-    out["averaged"] = {"first": chosen[0], "last": chosen[-1], "snapshots": n}
+        ckpt = read_checkpoint(snaps[epoch])
+        g_sum = _add(g_sum, ckpt.generator, snaps[epoch])
+        if ckpt.generator_ema is not None:
+            ema_sum = _add(ema_sum, ckpt.generator_ema, snaps[epoch])
+    assert g_sum is not None
+    out = ckpt.weights_only()
+    out.generator = g_sum.mean(ckpt.generator)
+    if ema_sum is not None and ckpt.generator_ema is not None:
+        out.generator_ema = ema_sum.mean(ckpt.generator_ema)
+    out.averaged = {"first": chosen[0], "last": chosen[-1], "snapshots": len(chosen)}
     return out
+
+
+class _Sum:
+    """A running sum of state dicts: float tensors in float64, others kept from the last."""
+
+    def __init__(self, weights: StateDict) -> None:
+        self.n = 1
+        self.tensors = {k: v.double() if v.is_floating_point() else v for k, v in weights.items()}
+
+    def mean(self, like: StateDict) -> StateDict:
+        """The mean, in the dtypes of ``like``."""
+        return {
+            k: (v / self.n).to(like[k].dtype) if like[k].is_floating_point() else v
+            for k, v in self.tensors.items()
+        }
+
+
+def _add(total: _Sum | None, weights: StateDict, path: Path) -> _Sum:
+    if total is None:
+        return _Sum(weights)
+    if total.tensors.keys() != weights.keys():
+        raise GannetError(
+            f"snapshot {str(path)!r} does not match the others; average snapshots of one run only"
+        )
+    for k, v in weights.items():
+        total.tensors[k] = total.tensors[k] + v.double() if v.is_floating_point() else v
+    total.n += 1
+    return total
 
 
 def write_average(
@@ -97,8 +104,9 @@ def write_average(
 ) -> tuple[Path, dict[str, int]]:
     """Average the snapshots (:func:`average_snapshots`) and write the checkpoint atomically
     (default: :func:`average_path`); returns its path and the window averaged."""
-    state = average_snapshots(run_dir, first, last)
-    window = state["averaged"]
+    ckpt = average_snapshots(run_dir, first, last)
+    window = ckpt.averaged
+    assert window is not None
     path = Path(out) if out else average_path(run_dir, window["first"], window["last"])
     protected = [Path(run_dir) / CHECKPOINT, *snapshot_epochs(run_dir).values()]
     if path.exists() and any(path.resolve() == q.resolve() for q in protected):
@@ -106,5 +114,5 @@ def write_average(
             f"--out {str(path)!r} is one of the run's own checkpoints; writing the average "
             "there would replace it, so choose another file"
         )
-    save_checkpoint(path, state)
+    write_checkpoint(path, ckpt)
     return path, window

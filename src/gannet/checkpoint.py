@@ -4,7 +4,8 @@ A checkpoint is a plain dict of tensors and primitive values: ``torch.load`` wit
 ``weights_only=True`` refuses anything else, so a checkpoint can never run code.
 
 :func:`save_weights_file` and :func:`load_weights_file` are the general form, for any such
-file with a format marker and a version (training checkpoints here, gannet's classifier in
+file with a format marker and a version (training checkpoints in
+:mod:`gannet.training.state`, gannet's classifier in
 :mod:`gannet.metrics.classifier`): every problem loading one is one :class:`GannetError`
 line that names the file and says what to do.
 """
@@ -22,10 +23,6 @@ import torch
 
 from gannet.errors import GannetError
 from gannet.io import atomic_write
-
-FORMAT = "gannet-checkpoint"
-VERSION = 1
-REQUIRED = ("format", "version", "config", "generator", "discriminator")
 
 # What torch.load raises on a truncated, corrupt or unsafe (non-weights) file.
 _LOAD_ERRORS = (
@@ -100,21 +97,3 @@ def load_weights_file(
             f"understands ({version}); upgrade gannet, or {fix}"
         )
     return state
-
-
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` (plus a format marker) to ``path`` atomically."""
-    save_weights_file(path, {"format": FORMAT, "version": VERSION, **state})
-
-
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load and verify a checkpoint; any problem is one GannetError line."""
-    return load_weights_file(
-        path,
-        format=FORMAT,
-        version=VERSION,
-        required=REQUIRED,
-        what="checkpoint",
-        fix="use another checkpoint or retrain",
-        map_location=map_location,
-    )

@@ -92,3 +92,14 @@ class PaperSchedule:
         if "momentum" in group:
             return float(group["momentum"])
         return float(group.get("betas", (0.0,))[0])
+
+
+def linear_lr(
+    cfg: OptimConfig, opt_d: torch.optim.Optimizer, opt_g: torch.optim.Optimizer, done: float
+) -> None:
+    """optim.lr_schedule = "linear": lr = lr0 * (1 - done), ``done`` the fraction of the
+    run's steps taken (D's lr0 is optim.lr, G's optim.lr * optim.g_lr_scale)."""
+    fraction = max(0.0, 1.0 - done)
+    for opt, lr0 in ((opt_d, cfg.lr), (opt_g, cfg.lr * cfg.g_lr_scale)):
+        for group in opt.param_groups:
+            group["lr"] = lr0 * fraction

@@ -104,7 +104,7 @@ def resume_overrides(wanted: Config, run_dir: Path) -> list[str]:
     Settings that may change on resume (``train.snapshot_every``, ``train.progress``, ...)
     are passed on; any other difference would silently train something else than asked for,
     so it is refused with a GannetError."""
-    from gannet.trainer import RESUMABLE_OVERRIDES
+    from gannet.training import RESUMABLE_OVERRIDES
 
     saved = Config.load(run_dir / CONFIG).to_dict()
     overrides = []
@@ -194,7 +194,7 @@ def score_real_data(settings: Table1Settings, dataset: str, data: Dataset, log: 
 
 def reproduce_table1(settings: Table1Settings, log: Log = print) -> list[dict[str, Any]]:
     """Train and score every (dataset, schedule); returns all score rows."""
-    from gannet.trainer import Trainer
+    from gannet.training import resume_run, start_run
 
     if settings.eval_every < 1 or settings.epochs < 1:
         raise GannetError("--epochs and --eval-every must be at least 1")
@@ -224,10 +224,10 @@ def reproduce_table1(settings: Table1Settings, log: Log = print) -> list[dict[st
                 wanted = run_config(settings, dataset, schedule)
                 if not is_run_dir(run_dir):
                     config = wanted.with_overrides([f"train.epochs={target}"])
-                    Trainer.create(config, run_dir, dataset=data).fit()
+                    start_run(config, run_dir, dataset=data).fit()
                 else:
                     overrides = [f"train.epochs={target}", *resume_overrides(wanted, run_dir)]
-                    Trainer.resume(run_dir, overrides, dataset=data).fit()
+                    resume_run(run_dir, overrides, dataset=data).fit()
                 if read_status(run_dir).get("status") == "interrupted":
                     log(f"{name}: interrupted; run the same command again to continue")
                     return read_scores(settings.out)
@@ -238,11 +238,10 @@ def reproduce_table1(settings: Table1Settings, log: Log = print) -> list[dict[st
                 _score_and_log(settings, name, dataset, schedule, run, data, log)
                 for n in settings.average:
                     window = average_snapshots(run_dir, max(1, epoch - n + 1), epoch)
-                    g_key = "generator_ema" if run.uses_ema else "generator"
-                    run.generator.load_state_dict(window[g_key])
+                    run.generator.load_state_dict(window.generator_weights(run.uses_ema)[0])
                     label = f"{name}-avg{n}"
                     _score_and_log(
-                        settings, label, dataset, schedule, run, data, log, window["averaged"]
+                        settings, label, dataset, schedule, run, data, log, window.averaged
                     )
                 scored.add(epoch)
                 write_table(settings.out, settings.target)

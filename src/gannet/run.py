@@ -1,4 +1,5 @@
-"""Run directories: a run explains itself without its command line.
+"""A trained run, loaded for use (:func:`load_run`); the folder's layout is in
+:mod:`gannet.rundir`. A run explains itself without its command line:
 
 RUN/config.toml          the resolved config
 RUN/run.json             status, versions, device, data source, progress
@@ -12,8 +13,6 @@ RUN/eval/                evaluation results
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,86 +20,38 @@ from typing import Any
 import torch
 from torch import nn
 
-from gannet.checkpoint import load_checkpoint
 from gannet.config import Config
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
+from gannet.rundir import (
+    CHECKPOINT,
+    CONFIG,
+    METRICS,
+    STATUS,
+    MetricsLog,
+    default_run_dir,
+    is_run_dir,
+    read_metrics,
+    read_status,
+    require_run_dir,
+    write_status,
+)
+from gannet.training.state import Checkpoint, read_checkpoint
 
-CONFIG = "config.toml"
-CHECKPOINT = "checkpoint.pt"
-METRICS = "metrics.jsonl"
-STATUS = "run.json"
-
-
-def default_run_dir(config_name: str, root: Path | None = None) -> Path:
-    """The next auto-numbered folder ``runs/NNNNN-<name>`` (root: $GANNET_RUNS or ./runs)."""
-    root = Path(root or os.environ.get("GANNET_RUNS", "runs"))
-    numbers = [
-        int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*") if p.name[:5].isdigit()
-    ]
-    return root / f"{max(numbers, default=-1) + 1:05d}-{config_name}"
-
-
-def is_run_dir(path: Path) -> bool:
-    return (path / CONFIG).is_file() and (path / STATUS).is_file()
-
-
-def require_run_dir(path: str | Path) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise GannetError(f"run directory {str(path)!r} does not exist")
-    if not is_run_dir(path):
-        raise GannetError(
-            f"{str(path)!r} is not a gannet run directory (no {CONFIG} and {STATUS}); "
-            "pass the folder that 'gannet train' printed"
-        )
-    return path
-
-
-class MetricsLog:
-    """Append-only JSON lines; on resume, lines past the checkpoint's step are dropped."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def append(self, record: dict[str, Any]) -> None:
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n")
-            f.flush()
-
-    def read(self) -> list[dict[str, Any]]:
-        return read_metrics(self.path)
-
-    def truncate_after(self, step: int) -> None:
-        kept = [r for r in self.read() if r.get("step", 0) <= step]
-        atomic_write_bytes(self.path, "".join(json.dumps(r) + "\n" for r in kept).encode())
-
-
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """Read metrics.jsonl, ignoring a last line cut short by a crash."""
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return records
-
-
-def write_status(run_dir: Path, status: dict[str, Any]) -> None:
-    atomic_write_bytes(run_dir / STATUS, (json.dumps(status, indent=2) + "\n").encode())
-
-
-def read_status(run_dir: Path) -> dict[str, Any]:
-    try:
-        status: dict[str, Any] = json.loads((run_dir / STATUS).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise GannetError(
-            f"{str(run_dir / STATUS)!r} is unreadable ({e}); is this a run?"
-        ) from None
-    return status
+__all__ = [
+    "CHECKPOINT",
+    "CONFIG",
+    "METRICS",
+    "STATUS",
+    "MetricsLog",
+    "Run",
+    "default_run_dir",
+    "is_run_dir",
+    "load_run",
+    "read_metrics",
+    "read_status",
+    "require_run_dir",
+    "write_status",
+]
 
 
 @dataclass
@@ -212,9 +163,9 @@ def load_run(
         raise GannetError(
             f"run {str(run_dir)!r} has no checkpoint yet; train it longer or resume it"
         )
-    state = load_checkpoint(ckpt_path, map_location=device)
-    shape = tuple(int(s) for s in state["sample_shape"])
-    num_classes = _num_classes(config, state, ckpt_path)
+    ckpt = read_checkpoint(ckpt_path, map_location=device)
+    shape = tuple(ckpt.sample_shape)
+    num_classes = _num_classes(config, ckpt, ckpt_path)
     g = build_generator(config.model, shape, num_classes=num_classes)
     d = build_discriminator(config.model, shape, num_classes=num_classes)
     if config.loss.spectral_norm:  # its weights are stored as parametrizations
@@ -222,10 +173,10 @@ def load_run(
 
         with torch.random.fork_rng(devices=[]):  # u, v are loaded below: leave the RNG alone
             apply_spectral_norm(d)
-    uses_ema = ema and "generator_ema" in state
+    g_weights, uses_ema = ckpt.generator_weights(ema)
     try:
-        g.load_state_dict(state["generator_ema" if uses_ema else "generator"])
-        d.load_state_dict(state["discriminator"])
+        g.load_state_dict(g_weights)
+        d.load_state_dict(ckpt.discriminator)
     except RuntimeError as e:
         first = str(e).splitlines()[0]
         raise GannetError(
@@ -240,21 +191,22 @@ def load_run(
         discriminator=d,
         metrics=read_metrics(run_dir / METRICS),
         status=read_status(run_dir),
-        step=int(state.get("step", 0)),
-        epoch=int(state.get("epochs_completed", 0)),
+        step=ckpt.step,
+        epoch=ckpt.epochs_completed,
         checkpoint=ckpt_path,
         uses_ema=uses_ema,
         num_classes=num_classes,
     )
 
 
-def _num_classes(config: Config, state: dict[str, Any], ckpt_path: Path) -> int:
-    """A conditional run's number of classes, as saved in its checkpoint."""
+def _num_classes(config: Config, ckpt: Checkpoint, ckpt_path: Path) -> int:
+    """A conditional run's number of classes, as saved in its checkpoint (older checkpoints
+    without it: the size of G's label embedding)."""
     if not config.model.conditional:
         return 0
-    if "num_classes" in state:
-        return int(state["num_classes"])
-    embedding = state["generator"].get("label.embedding.weight")
+    if ckpt.num_classes:
+        return ckpt.num_classes
+    embedding = ckpt.generator.get("label.embedding.weight")
     if embedding is None:
         raise GannetError(
             f"checkpoint {str(ckpt_path)!r} of a conditional run lacks its number of classes"

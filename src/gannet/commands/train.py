@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from gannet.config import Config
-    from gannet.trainer import Trainer
+    from gannet.training import resume_run, start_run
 
     overrides = list(args.overrides)
     if args.data_dir:
@@ -40,12 +40,12 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         if args.config or args.out:
             raise GannetError("--resume RUN takes no CONFIG and no --out: the run has both")
-        trainer = Trainer.resume(args.resume, overrides)
+        trainer = resume_run(args.resume, overrides)
     else:
         if not args.config:
             raise GannetError("give a config file (e.g. configs/mnist-paper.toml) or --resume RUN")
         config = Config.load(args.config, overrides)
-        trainer = Trainer.create(config, args.out)
-    run_dir = trainer.fit()
-    print(f"run directory: {run_dir}")
+        trainer = start_run(config, args.out)
+    trainer.fit()
+    print(f"run directory: {trainer.run_dir}")
     return 0

@@ -10,15 +10,11 @@ This module trains the run and records its frames (:func:`train_toy1d`);
 
 from __future__ import annotations
 
-import contextlib
 import math
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import torch
@@ -27,6 +23,9 @@ from numpy.typing import NDArray
 from gannet.config import Config
 from gannet.errors import GannetError
 from gannet.figures.common import SQRT3
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gannet.training import Trainer
 
 FloatArray: TypeAlias = NDArray[np.float64]
 
@@ -123,7 +122,7 @@ def train_toy1d(
     frames: int = 60,
     jsd_start: float = 0.15,
 ) -> Toy1DHistory:
-    """Train the toy GAN with gannet's :class:`~gannet.trainer.Trainer` and record Figure 1.
+    """Train the toy GAN with gannet's :class:`~gannet.training.Trainer` and record Figure 1.
 
     The run is Algorithm 1 (k = 2, the trainer's own iteration) for ``steps`` generator
     steps, except at one moment, the first time JSD(p_data || p_g) falls to ``jsd_start``
@@ -136,9 +135,10 @@ def train_toy1d(
     are recorded along the way for :func:`~gannet.figures.toy1d_draw.animate_toy1d`.
 
     With ``run_dir`` the run folder (config, run.json, checkpoint) is kept there, for
-    ``gannet info``/``gannet sample``; otherwise it lives in a temporary folder.
+    ``gannet info``/``gannet sample``; otherwise nothing is written.
     """
-    from gannet.trainer import Trainer
+    from gannet.training import Trainer, start_run
+    from gannet.training.hooks import Checkpoints, StatusFile
 
     if steps < 1:
         raise GannetError(f"steps must be at least 1, got {steps}")
@@ -147,34 +147,25 @@ def train_toy1d(
     config = toy1d_config(steps, seed)
     started = time.perf_counter()
     threads = torch.get_num_threads()
-    with _run_folder(run_dir) as folder:
-        try:
-            trainer = Trainer.create(config, folder)
-            history = _record(trainer, steps, lead_steps, d_steps, g_steps, frames, jsd_start)
-            if run_dir is not None:
-                trainer.save_checkpoint()
-                _mark_finished(trainer)
-                history.run_dir = Path(run_dir)
-        finally:
-            torch.set_num_threads(threads)  # the trainer set 1 thread for the tiny nets
+    try:
+        if run_dir is None:  # no files: the trainer alone
+            trainer = Trainer(config)
+        else:  # the run folder keeps its config, run.json and checkpoint
+            folder = Path(run_dir)
+            trainer = start_run(config, folder, hooks=[Checkpoints(folder), StatusFile(folder)])
+        history = _record(trainer, steps, lead_steps, d_steps, g_steps, frames, jsd_start)
+        if run_dir is not None:
+            trainer.checkpoint()
+            trainer.finish("finished")
+            history.run_dir = Path(run_dir)
+    finally:
+        torch.set_num_threads(threads)  # the trainer set 1 thread for the tiny nets
     history.seconds = time.perf_counter() - started
     return history
 
 
-@contextlib.contextmanager
-def _run_folder(run_dir: str | Path | None) -> Iterator[Path]:
-    if run_dir is not None:
-        yield Path(run_dir)
-        return
-    tmp = tempfile.mkdtemp(prefix="gannet-toy1d-")
-    try:
-        yield Path(tmp) / "run"
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def _record(
-    tr: Any,
+    tr: Trainer,
     steps: int,
     lead_steps: int,
     d_steps: int,
@@ -196,16 +187,16 @@ def _record(
     start_at = max(1, steps // 3)
     history.frames.append(_frame(tr, history, "initial G and D"))
     started = False
-    while tr.step < steps:
-        _iteration(tr)
-        last = tr.step >= steps
+    while tr.progress.step < steps:
+        tr.step()
+        last = tr.progress.step >= steps
         if not started:
-            jsd_now = _frame(tr, history, "").jsd if tr.step % 5 == 0 else math.inf
-            if jsd_now <= jsd_start or tr.step >= start_at:
+            jsd_now = _frame(tr, history, "").jsd if tr.progress.step % 5 == 0 else math.inf
+            if jsd_now <= jsd_start or tr.progress.step >= start_at:
                 started = True
                 _inner_loop(tr, history, lead_steps, d_steps, g_steps)
                 continue
-        if tr.step % every == 0 and not last:
+        if tr.progress.step % every == 0 and not last:
             history.frames.append(_frame(tr, history, "training (k = 2)"))
     history.frames.append(_frame(tr, history, "near equilibrium"))
     history.panels["d"] = len(history.frames) - 1
@@ -216,7 +207,7 @@ def _record(
     return history
 
 
-def _inner_loop(tr: Any, history: Toy1DHistory, lead: int, d_steps: int, g_steps: int) -> None:
+def _inner_loop(tr: Trainer, history: Toy1DHistory, lead: int, d_steps: int, g_steps: int) -> None:
     """Panels (a)-(c), each phase of Algorithm 1 made long enough to see.
 
     ``lead`` G-only steps first leave D behind G, so in (a) D is only partly accurate (with
@@ -232,7 +223,7 @@ def _inner_loop(tr: Any, history: Toy1DHistory, lead: int, d_steps: int, g_steps
     frames.append(_frame(tr, history, "(a) D partly accurate"))
     history.panels["a"] = len(frames) - 1
     for i in range(1, d_steps + 1):
-        _discriminator_step(tr)
+        tr.d_step(*tr.batches.random(tr.m))  # fresh data and noise, G held fixed
         if i % max(1, d_steps // 8) == 0 and i < d_steps:
             frames.append(_frame(tr, history, f"inner loop: {i} D-only steps"))
     frames.append(_frame(tr, history, f"(b) after {d_steps} D-only steps"))
@@ -261,7 +252,7 @@ def _g_values(g: torch.nn.Module, z: torch.Tensor) -> FloatArray:
         g.train()
 
 
-def _frame(tr: Any, history: Toy1DHistory, label: str) -> Toy1DFrame:
+def _frame(tr: Trainer, history: Toy1DHistory, label: str) -> Toy1DFrame:
     from gannet.theory import jsd
 
     x = history.x
@@ -277,7 +268,7 @@ def _frame(tr: Any, history: Toy1DHistory, label: str) -> Toy1DFrame:
     arrows = _g_values(tr.G, torch.as_tensor(history.z_arrows, dtype=torch.float32)[:, None])
     divergence = jsd(history.p_data, p_g, x) if p_g.sum() > 0 else math.log(2.0)
     spread = (float(np.quantile(gz, 0.005)), float(np.quantile(gz, 0.995)))
-    return Toy1DFrame(tr.step, label, d, p_g, arrows, divergence, spread)
+    return Toy1DFrame(tr.progress.step, label, d, p_g, arrows, divergence, spread)
 
 
 def density_1d(points: np.ndarray, x: FloatArray) -> FloatArray:
@@ -298,56 +289,7 @@ def density_1d(points: np.ndarray, x: FloatArray) -> FloatArray:
     return np.asarray(gaussian_filter1d(density, bandwidth / dx, mode="constant"), np.float64)
 
 
-# --------------------------------------------------------------------------- trainer internals
-# The driver's only reach into the Trainer's private state, kept together so that the
-# public training API (trainer.step(), trainer.d_step(x, y), trainer.g_step()) can replace
-# them in one place.
-
-
-# TODO(training-api): replace with trainer.step()
-def _iteration(tr: Any) -> None:
-    """One Algorithm 1 iteration with the trainer's epoch bookkeeping (as in Trainer.fit)."""
-    if tr.iteration_in_epoch == 0 or tr._perm is None:
-        tr._start_epoch()
-    tr.alternating_iteration()
-    tr.step += 1
-    tr.iteration_in_epoch += 1
-    if tr.iteration_in_epoch == tr.iterations_per_epoch:
-        tr.epoch += 1
-        tr.iteration_in_epoch = 0
-
-
-# TODO(training-api): replace with trainer.d_step(x, y)
-def _discriminator_step(tr: Any) -> None:
-    """One D update of Algorithm 1's inner loop (fresh data and noise), G held fixed."""
-    m = tr.m
-    x = tr.x_train[torch.randint(tr.x_train.shape[0], (m,), device=tr.device)]
-    with torch.no_grad():
-        fake = tr.G(tr.noise(m))
-    d_real, d_fake = tr.D(torch.cat([x, fake])).float().split(m)
-    cost = tr.config.loss.d_cost_scale * tr.loss.d_cost(d_real, d_fake)
-    tr.opt_d.zero_grad(set_to_none=True)
-    cost.backward()
-    tr.opt_d.step()
-    tr.sched_d.after_update()
-
-
-# TODO(training-api): replace with trainer.g_step()
-def _generator_step(tr: Any) -> None:
-    """One G update of Algorithm 1 (fresh noise), D held fixed."""
-    tr.D.requires_grad_(False)
-    try:
-        cost = tr.loss.g_cost(tr.D(tr.G(tr.noise(tr.m))).float())
-        tr.opt_g.zero_grad(set_to_none=True)
-        cost.backward()
-        tr.opt_g.step()
-        tr.sched_g.after_update()
-    finally:
-        tr.D.requires_grad_(True)
-    tr.step += 1
-
-
-# TODO(training-api): replace with the trainer's public way to mark a run finished
-def _mark_finished(tr: Any) -> None:
-    """Mark the kept run folder finished (its run.json status), as Trainer.fit does."""
-    tr._write_status("finished")
+def _generator_step(tr: Trainer) -> None:
+    """One G update of Algorithm 1 (fresh noise, D held fixed), counted as a step."""
+    tr.g_step()
+    tr.progress.step += 1

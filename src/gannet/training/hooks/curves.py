@@ -1,0 +1,31 @@
+"""RUN/curves.png: the training curves, redrawn after every epoch and at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gannet.plotting import plot_curves
+from gannet.rundir import METRICS, read_metrics
+from gannet.training.hooks.base import Hook
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gannet.training.loop import Trainer
+
+
+class Curves(Hook):
+    """Plots metrics.jsonl to curves.png."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+
+    def draw(self, trainer: Trainer) -> None:
+        records = read_metrics(self.run_dir / METRICS)
+        plot_curves(records, self.run_dir / "curves.png", trainer.loss.probabilistic)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+        self.draw(trainer)
+
+    def on_fit_end(self, trainer: Trainer, status: str) -> None:
+        if status == "finished":
+            self.draw(trainer)

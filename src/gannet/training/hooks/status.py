@@ -1,0 +1,70 @@
+"""RUN/run.json: what the run is doing (created, running, interrupted, finished, diverged,
+failed), with versions, device, data source and progress."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from gannet.rundir import STATUS, read_status, write_status
+from gannet.training.hooks.base import Hook
+from gannet.version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gannet.training.loop import Trainer
+
+
+class Diverged(Exception):
+    """Raised (as the cause of a GannetError) when a loss became NaN or Inf."""
+
+
+class StatusFile(Hook):
+    """Keeps run.json up to date: "running" at the start and at every checkpoint, then
+    "finished" or "interrupted"; "diverged" when training diverged, "failed" on any other
+    error (so a dead run never claims to be running)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+
+    def write(self, trainer: Trainer, status: str) -> None:
+        """Write run.json with ``status`` and the trainer's progress."""
+        path = self.run_dir / STATUS
+        previous = read_status(self.run_dir) if path.is_file() else {}
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        p = trainer.progress
+        write_status(
+            self.run_dir,
+            {
+                "status": status,
+                "created": previous.get("created", now),
+                "updated": now,
+                "gannet_version": __version__,
+                "torch_version": torch.__version__,
+                "device": str(trainer.device),
+                "data_source": trainer.data.source,
+                "train_examples": len(trainer.batches),
+                "step": p.step,
+                "epoch": p.epoch - (1 if p.iteration_in_epoch == 0 else 0),
+                "iterations_per_epoch": trainer.iterations_per_epoch,
+                "elapsed_seconds": round(p.elapsed, 3),
+            },
+        )
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.write(trainer, "running")
+
+    def on_checkpoint(self, trainer: Trainer) -> None:
+        self.write(trainer, "running")
+
+    def on_fit_end(self, trainer: Trainer, status: str) -> None:
+        self.write(trainer, status)
+
+    def on_error(self, trainer: Trainer, error: BaseException) -> None:
+        if isinstance(error, KeyboardInterrupt):
+            self.write(trainer, "interrupted")
+            return
+        diverged = isinstance(error.__cause__, Diverged)
+        self.write(trainer, "diverged" if diverged else "failed")

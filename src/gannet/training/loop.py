@@ -1,0 +1,353 @@
+"""Algorithm 1 (Goodfellow et al., 2014): the training loop and nothing around it.
+
+``Trainer.alternating_iteration`` is Algorithm 1 as printed: k discriminator steps, each on a
+fresh minibatch of data and noise, then one generator step on fresh noise.
+``Trainer.simultaneous_iteration`` is the authors' released code: both gradients from one
+minibatch, applied in one update. ``step()`` adds the bookkeeping of one iteration (epoch
+order, EMA, schedules, counters, logging interval); ``fit()`` repeats it to the end.
+Files, console output, checks and monitors are hooks (:mod:`gannet.training.hooks`).
+
+Exact resume: all randomness comes from the global torch RNG (noise, dropout, the gradient
+penalty's interpolation weights, spectral norm's initial vectors), whose state is
+checkpointed (:mod:`gannet.training.state`), and from per-epoch data permutations derived
+from (seed, epoch). A run killed at any moment and resumed from its last checkpoint replays
+the same operations and ends with the same weights, bit for bit on the CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gannet.config import Config
+from gannet.data import Dataset, load_dataset
+from gannet.errors import GannetError
+from gannet.models import sample_noise
+from gannet.optim import linear_lr
+from gannet.regularizers import clip_weights_, gradient_penalty, r1_penalty
+from gannet.training.batches import Batches
+from gannet.training.hooks.base import Hook, HookList
+from gannet.training.networks import build_networks, grad_norm, resolve_device, update_ema
+from gannet.training.state import seed_everything
+from gannet.training.stats import DStep, IntervalStats, StepResult
+from gannet.training.validate import validate_config
+
+
+@dataclass
+class Progress:
+    """Where a run is: ``step`` counts generator updates (Algorithm 1 iterations)."""
+
+    step: int = 0
+    epoch: int = 1
+    """The epoch in progress, 1-based."""
+    iteration_in_epoch: int = 0
+    elapsed: float = 0.0
+    """Training seconds, summed over sessions."""
+
+
+class Trainer:
+    """Algorithm 1 on one config: models, optimizers, data, and the hooks to tell."""
+
+    def __init__(
+        self,
+        config: Config,
+        dataset: Dataset | None = None,
+        hooks: Iterable[Hook] = (),
+        run_dir: Path | None = None,
+    ) -> None:
+        validate_config(config)
+        tc = config.train
+        self.config, self.run_dir = config, run_dir
+        self.device = resolve_device(tc.device)
+        if tc.threads > 0:
+            torch.set_num_threads(tc.threads)
+        seed_everything(tc.seed)
+        self.data = dataset if dataset is not None else load_dataset(config.data)
+        self.num_classes = count_classes(config, self.data)
+        labels = self.data.train_labels if self.num_classes else None
+        self.batches = Batches(self.data.train, labels, tc.batch_size, tc.seed, self.device)
+        self.m = tc.batch_size
+        self.iterations_per_epoch = self.batches.per_epoch // self.d_steps_per_iteration
+        if self.iterations_per_epoch < 1:
+            raise GannetError(
+                f"the training set has {len(self.batches)} examples, too few for "
+                f"train.batch_size={self.m} and k={tc.k}; lower the batch size or k"
+            )
+        x = self.batches.x
+        nets = build_networks(config, self.data.sample_shape, x.mean(0), self.num_classes, x.device)
+        self.G, self.D, self.G_ema, self.loss = nets.G, nets.D, nets.G_ema, nets.loss
+        self.opt_g, self.opt_d, self.sched_g, self.sched_d = (
+            nets.opt_g, nets.opt_d, nets.sched_g, nets.sched_d,
+        )  # fmt: skip
+        self.clip, self.separate_d_passes = nets.clip, nets.separate_d_passes
+        self.progress = Progress()
+        self.stats = IntervalStats(self.loss)
+        self.stop_requested = False
+        self.hooks = HookList(hooks)
+        self.hooks.on_attach(self)
+
+    # ------------------------------------------------------------------ Algorithm 1
+
+    def d_step(self, x: Tensor, y: Tensor | None = None) -> DStep:
+        """One discriminator update on the real minibatch ``x`` (labels ``y``) and a fresh
+        fake one: D ascends its stochastic gradient (descends its cost, penalties added);
+        then WGAN's clipping and the paper's lr decay."""
+        z, y_fake = self.noise(len(x)), self.fake_labels(len(x))
+        with torch.no_grad(), self.autocast():
+            fake = self.generate(z, y_fake)
+        with self.autocast():
+            d_real, d_fake = self.d_real_fake(x, fake, y, y_fake)
+        cost = self.config.loss.d_cost_scale * self.loss.d_cost(d_real, d_fake)
+        penalty = self.d_penalty(x, fake, y)
+        if penalty is not None:
+            cost = cost + penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        cost.backward()
+        self.opt_d.step()
+        self.clip_d()
+        self.sched_d.after_update()
+        return DStep(cost, penalty, d_real, d_fake)
+
+    def g_step(self) -> Tensor:
+        """One generator update on fresh noise, D held fixed: G descends its cost."""
+        z, y_fake = self.noise(self.m), self.fake_labels(self.m)
+        self.D.requires_grad_(False)  # no weight gradients for D here
+        try:
+            with self.autocast():
+                d_fake = self.discriminate(self.generate(z, y_fake), y_fake).float()
+            cost = self.loss.g_cost(d_fake)
+            self.opt_g.zero_grad(set_to_none=True)
+            cost.backward()
+            self.opt_g.step()
+            self.sched_g.after_update()
+        finally:
+            self.D.requires_grad_(True)
+        return cost
+
+    def alternating_iteration(self) -> StepResult:
+        """One iteration of Algorithm 1: k D updates on fresh minibatches, then one G update."""
+        k = self.config.train.k
+        for j in range(k):
+            d = self.d_step(*self.batches.get(self.progress.iteration_in_epoch * k + j))
+        return StepResult(d, self.g_step(), self.m * k)
+
+    def simultaneous_iteration(self) -> StepResult:
+        """The authors' update: D's and G's gradients at the same (old) parameters, from one
+        minibatch and one dropped-out D pass over it, applied together."""
+        x, y_real = self.batches.get(self.progress.iteration_in_epoch)
+        z, y_fake = self.noise(self.m), self.fake_labels(self.m)
+        with self.autocast():
+            fake = self.generate(z, y_fake)
+            d_real, d_fake = self.d_real_fake(x, fake, y_real, y_fake)
+        d_cost = self.config.loss.d_cost_scale * self.loss.d_cost(d_real, d_fake)
+        penalty = self.d_penalty(x, fake, y_real)  # its own D passes, on detached inputs
+        if penalty is not None:
+            d_cost = d_cost + penalty
+        g_cost = self.loss.g_cost(d_fake)
+        d_params, g_params = list(self.D.parameters()), list(self.G.parameters())
+        d_grads = torch.autograd.grad(d_cost, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(g_cost, g_params)
+        for p, g in zip(d_params + g_params, d_grads + g_grads, strict=True):
+            p.grad = g
+        self.opt_d.step()
+        self.opt_g.step()
+        self.clip_d()
+        self.sched_d.after_update()
+        self.sched_g.after_update()
+        return StepResult(DStep(d_cost, penalty, d_real, d_fake), g_cost, self.m)
+
+    # ------------------------------------------------------------------ the run
+
+    def step(self) -> StepResult:
+        """One iteration with its bookkeeping: the epoch's order, EMA, the lr schedule, the
+        counters, the logging interval, and the epoch-end and checkpoint events."""
+        tc, p = self.config.train, self.progress
+        started = time.perf_counter()
+        if p.iteration_in_epoch == 0 or self.batches.epoch != p.epoch:
+            self.batches.start_epoch(p.epoch)
+            self.sched_d.start_epoch(p.epoch)
+            self.sched_g.start_epoch(p.epoch)
+        if tc.schedule == "alternating":
+            result = self.alternating_iteration()
+        else:
+            result = self.simultaneous_iteration()
+        if self.G_ema is not None:
+            update_ema(self.G_ema, self.G, tc.ema)
+        p.step += 1
+        if self.config.optim.lr_schedule == "linear":
+            total = tc.max_steps or tc.epochs * self.iterations_per_epoch
+            linear_lr(self.config.optim, self.opt_d, self.opt_g, p.step / total)
+        p.iteration_in_epoch += 1
+        self.stats.add(result)
+        p.elapsed += time.perf_counter() - started
+        if p.step % tc.log_every == 0:
+            self.log()
+        if p.iteration_in_epoch == self.iterations_per_epoch:
+            p.epoch, p.iteration_in_epoch = p.epoch + 1, 0
+            self.hooks.on_epoch_end(self, p.epoch - 1)
+            self.checkpoint()
+        elif p.step % tc.checkpoint_every == 0:
+            self.checkpoint()
+        self.hooks.on_step_end(self, result)
+        return result
+
+    def fit(self) -> Path | None:
+        """Train until train.epochs (or train.max_steps) is reached, or a stop is requested
+        (:meth:`request_stop`); returns the run folder (None without one)."""
+        self.hooks.on_fit_start(self)
+        self.stats.reset()
+        try:
+            while not self.done and not self.stop_requested:
+                self.step()
+            if self.stop_requested:
+                self.checkpoint()
+                self.finish("interrupted")
+                return self.run_dir
+            if self.stats.count:
+                self.log()
+            if self.progress.iteration_in_epoch != 0:  # stopped mid-epoch by max_steps
+                self.checkpoint()
+        except BaseException as e:
+            self.hooks.on_error(self, e)
+            raise
+        self.finish("finished")
+        return self.run_dir
+
+    @property
+    def done(self) -> bool:
+        """True once train.max_steps (when set) or train.epochs is reached."""
+        tc, p = self.config.train, self.progress
+        return bool(tc.max_steps and p.step >= tc.max_steps) or p.epoch > tc.epochs
+
+    def checkpoint(self) -> None:
+        """Tell the hooks the state is consistent and should be saved (``on_checkpoint``)."""
+        self.hooks.on_checkpoint(self)
+
+    def finish(self, status: str = "finished") -> None:
+        """Tell the hooks the run ended with ``status`` (``on_fit_end``), for code that
+        drives :meth:`step` itself instead of :meth:`fit`."""
+        self.hooks.on_fit_end(self, status)
+
+    def request_stop(self) -> None:
+        """Ask :meth:`fit` to stop after the current iteration (checkpointed)."""
+        self.stop_requested = True
+
+    def log(self) -> dict[str, Any]:
+        """Close the logging interval: build its record, let hooks add to it
+        (``on_measure``) and read it (``on_log``); returns the record."""
+        p = self.progress
+        record: dict[str, Any] = {
+            "epoch": p.epoch,
+            "step": p.step,
+            **self.stats.means(),
+            "grad_norm_g": grad_norm(self.G),
+            "grad_norm_d": grad_norm(self.D),
+            "lr": self.sched_g.lr,
+            "momentum": self.sched_g.momentum,
+            "images_per_s": self.stats.images_per_s(),
+            "wall_time": p.elapsed,
+        }
+        self.hooks.on_measure(self, record)
+        self.hooks.on_log(self, record)
+        self.stats.reset()
+        return record
+
+    def say(self, text: str) -> None:
+        """A line for the user, through whichever hooks show messages."""
+        self.hooks.on_message(self, text)
+
+    # ------------------------------------------------------------------ pieces
+
+    @property
+    def d_steps_per_iteration(self) -> int:
+        """Minibatches D sees per iteration: k (alternating) or 1 (simultaneous)."""
+        return self.config.train.k if self.config.train.schedule == "alternating" else 1
+
+    @property
+    def x_train(self) -> Tensor:
+        """The training examples, on the device."""
+        return self.batches.x
+
+    @property
+    def G_eval(self) -> nn.Module:
+        """The generator used for samples and evaluation: the EMA average when kept."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    def noise(self, n: int) -> Tensor:
+        """n draws from the noise prior p_z, from the global torch RNG."""
+        mc = self.config.model
+        return sample_noise(n, mc.z_dim, mc.noise, self.device)
+
+    def fake_labels(self, n: int) -> Tensor | None:
+        """Conditional runs: n classes for G, uniform, from the global torch RNG (so exact
+        resume holds); None (and no random draw) when unconditional."""
+        if not self.num_classes:
+            return None
+        return torch.randint(self.num_classes, (n,), device=self.device)
+
+    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """G(z) (or G(z, y) for a conditional run)."""
+        out: Tensor = self.G(z) if y is None else self.G(z, y)
+        return out
+
+    def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """D's raw output on x (and labels y for a conditional run)."""
+        out: Tensor = self.D(x) if y is None else self.D(x, y)
+        return out
+
+    def d_real_fake(
+        self, x: Tensor, fake: Tensor, y_real: Tensor | None, y_fake: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
+        """D's outputs (float) on a real and a fake minibatch: one pass over both, or two
+        passes for a batch-norm D."""
+        if self.separate_d_passes:
+            return self.discriminate(x, y_real).float(), self.discriminate(fake, y_fake).float()
+        y = None if y_real is None or y_fake is None else torch.cat([y_real, y_fake])
+        d_real, d_fake = self.discriminate(torch.cat([x, fake]), y).float().split(x.shape[0])
+        return d_real, d_fake
+
+    def d_penalty(self, x: Tensor, fake: Tensor, y: Tensor | None = None) -> Tensor | None:
+        """The penalties added to D's cost: WGAN-GP's gradient penalty and R1 (None when
+        there are none). Each runs its own D passes on detached inputs; a conditional D is
+        evaluated with the real batch's labels ``y`` (also at WGAN-GP's interpolates)."""
+        lc = self.config.loss
+        critic: Callable[[Tensor], Tensor] = self.D if y is None else partial(self.D, y=y)
+        total: Tensor | None = None
+        with self.autocast():
+            if self.loss.gradient_penalty:
+                total = gradient_penalty(critic, x, fake, lc.gp_weight)
+            if lc.r1_gamma > 0:
+                r1 = r1_penalty(critic, x, lc.r1_gamma)
+                total = r1 if total is None else total + r1
+        return total
+
+    def clip_d(self) -> None:
+        """WGAN's weight clipping after a D update (when loss.clip resolves to c > 0)."""
+        if self.clip > 0:
+            clip_weights_(self.D, self.clip)
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """bf16 autocast when train.precision = "bf16", else nothing."""
+        if self.config.train.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+
+def count_classes(config: Config, data: Dataset) -> int:
+    """The classes a conditional run's G and D take (0 when model.conditional is off)."""
+    if not config.model.conditional:
+        return 0
+    if data.train_labels is None or data.num_classes < 1:
+        raise GannetError(
+            f"model.conditional = true needs a labelled dataset, but {data.name!r} "
+            "has no labels; set model.conditional = false"
+        )
+    return int(data.num_classes)

@@ -1,0 +1,88 @@
+"""Starting and resuming a run in its folder: the trainer plus the hooks that write the run.
+
+This is what ``gannet train`` and :func:`gannet.train` call; code that wants Algorithm 1
+without files (a benchmark, the playground) builds :class:`Trainer` directly with the hooks
+it wants, or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from gannet.config import Config
+from gannet.data import Dataset
+from gannet.errors import GannetError
+from gannet.rundir import CHECKPOINT, CONFIG, default_run_dir, is_run_dir, require_run_dir
+from gannet.training.hooks import Hook, StatusFile, run_hooks
+from gannet.training.loop import Trainer
+from gannet.training.state import read_checkpoint, restore
+
+RESUMABLE_OVERRIDES = frozenset(
+    {
+        "data.data_dir",  # where the (checksum-verified) files are; not what they hold
+        "train.epochs",
+        "train.max_steps",
+        "train.log_every",
+        "train.checkpoint_every",
+        "train.progress",
+        "train.snapshot_every",
+        "train.mode_check",  # measures G on its own fixed noise; touches no training state
+    }
+)
+"""Keys that may change when a run is resumed without breaking exact reproducibility."""
+
+
+def start_run(
+    config: Config,
+    out: str | Path | None = None,
+    dataset: Dataset | None = None,
+    hooks: Iterable[Hook] | None = None,
+) -> Trainer:
+    """A trainer for a new run in ``out`` (default: the next runs/NNNNN-<data> folder), with
+    :func:`run_hooks` unless ``hooks`` is given; writes config.toml and run.json."""
+    run_dir = Path(out) if out else default_run_dir(f"{config.data.name}")
+    if run_dir.exists() and any(run_dir.iterdir()):
+        hint = " (resume it with --resume)" if is_run_dir(run_dir) else ""
+        raise GannetError(
+            f"output folder {str(run_dir)!r} already exists and is not empty{hint}; "
+            "choose another --out"
+        )
+    hook_list = list(run_hooks(run_dir) if hooks is None else hooks)
+    trainer = Trainer(config, dataset, hook_list, run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "samples").mkdir(exist_ok=True)
+    config.save(run_dir / CONFIG)
+    status = trainer.hooks.find(StatusFile) or StatusFile(run_dir)
+    status.write(trainer, "created")
+    return trainer
+
+
+def resume_run(
+    run_dir: str | Path,
+    overrides: list[str] | None = None,
+    dataset: Dataset | None = None,
+    hooks: Iterable[Hook] | None = None,
+) -> Trainer:
+    """Continue a run from its last checkpoint, exactly where it stopped. Only
+    :data:`RESUMABLE_OVERRIDES` may be changed."""
+    run_dir = require_run_dir(run_dir)
+    overrides = overrides or []
+    for item in overrides:
+        key = item.split("=", 1)[0].strip()
+        if key not in RESUMABLE_OVERRIDES:
+            raise GannetError(
+                f"cannot change {key!r} when resuming (it would break exact resume); "
+                f"allowed: {', '.join(sorted(RESUMABLE_OVERRIDES))}"
+            )
+    config = Config.load(run_dir / CONFIG, overrides)
+    hook_list = list(run_hooks(run_dir) if hooks is None else hooks)
+    trainer = Trainer(config, dataset, hook_list, run_dir)
+    ckpt = run_dir / CHECKPOINT
+    # Killed before its first checkpoint: the fresh trainer is exactly the start state.
+    if ckpt.is_file():
+        restore(trainer, read_checkpoint(ckpt, map_location=trainer.device))
+    trainer.hooks.on_resume(trainer)
+    if overrides:
+        config.save(run_dir / CONFIG)
+    return trainer
