@@ -44,6 +44,7 @@ from torch import Tensor, nn
 from gannet.checkpoint import first_line, load_weights_file, save_weights_file
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
+from gannet.version import __version__
 
 __all__ = [
     "DEFAULT_EPOCHS",
@@ -490,7 +491,6 @@ def train_classifier(
     ``subset`` > 0 trains on the first ``subset`` training rows only (quick tests);
     ``threads`` > 0 sets PyTorch's CPU threads while training.
     """
-    import gannet
     from gannet.config import DataConfig
     from gannet.data import load_dataset
 
@@ -531,7 +531,7 @@ def train_classifier(
         data_source=data.source,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         torch_version=str(torch.__version__),  # TorchVersion is not a plain str
-        gannet_version=gannet.__version__,
+        gannet_version=__version__,
         machine=f"{platform.machine()} {platform.processor() or ''}".strip(),
         arch=model.arch(),
         history=history,

@@ -49,7 +49,7 @@ import torch
 from torch import Tensor
 
 from gannet.errors import GannetError
-from gannet.metrics import METRICS
+from gannet.metrics.base import METRICS
 from gannet.metrics.parzen import read_samples_npz
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -66,7 +66,7 @@ import torch
 from torch import Tensor
 
 from gannet.errors import GannetError
-from gannet.metrics import METRICS
+from gannet.metrics.base import METRICS
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
