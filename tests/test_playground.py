@@ -308,12 +308,69 @@ def test_live_2d_state(server: PlaygroundServer, data: str, modes: int) -> None:
     assert status == 200 and r["dim"] == 2
     status, r = post(server, "/api/live/step", {"session": r["session"], "n": 20})
     assert status == 200 and r["step"] == 20
-    assert len(r["modes"]) == modes and r["coverage"]["modes"] == modes
-    assert len(r["coverage"]["per_mode"]) == modes
+    assert len(r["modes"]) == modes and r["coverage"]["n_modes"] == modes
+    assert len(r["coverage"]["counts"]) == modes and r["coverage"]["kind"] == data
     assert len(r["samples"]) == 1000 and all(len(p) == 2 for p in r["samples"])
     heat = np.asarray(r["heat"]["values"], dtype=float)
     assert heat.shape == (40, 40) and np.all((heat >= 0) & (heat <= 1))
     post(server, "/api/live/stop", {"session": r["session"]})
+
+
+@pytest.mark.parametrize("data", ["ring", "grid"])
+def test_live_coverage_is_gannets_mode_metric(
+    server: PlaygroundServer, data: str, tmp_path: Path
+) -> None:
+    """The page's coverage is gannet.metrics.modes on the samples the session measured (2,500,
+    as `gannet eval modes` draws), so `gannet eval modes` gives the same numbers for them."""
+    from gannet.metrics.modes import LITERATURE_SAMPLES, mixture_mode_stats
+
+    status, r = post(server, "/api/live/start", {"data": data, "lr": 0.003})
+    assert status == 200
+    session = server.sessions.get(r["session"])
+    assert session is not None
+    status, r = post(server, "/api/live/step", {"session": session.id, "n": 200})
+    assert status == 200
+    samples = session.mode_samples
+    assert samples is not None and tuple(samples.shape) == (LITERATURE_SAMPLES, 2)
+    assert r["coverage"] == mixture_mode_stats(samples, data).to_dict()
+    # The dots on the page are the first 1,000 of those samples.
+    np.testing.assert_allclose(r["samples"], samples[:1000].numpy(), rtol=0, atol=1e-5)
+
+    path, out = tmp_path / "samples.npz", tmp_path / "modes.json"
+    np.savez(path, samples=samples.numpy())
+    argv = ["eval", "modes", "--samples-file", str(path), "--data", "mixture-2d"]
+    assert cli_main([*argv, "--mixture", data, "--out", str(out)]) == 0
+    reported = json.loads(out.read_text())
+    assert {key: reported[key] for key in r["coverage"]} == r["coverage"]
+    post(server, "/api/live/stop", {"session": session.id})
+
+
+def test_live_coverage_counts_as_the_mode_metric(
+    server: PlaygroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Known answer: a G that puts its samples on 4 of the 8 ring modes, plus one sample
+    within 3 std of a fifth mode, covers 5 modes (one high-quality sample covers a mode in
+    2,500), all samples high quality."""
+    from gannet.data.synthetic import mixture_2d_modes
+
+    centres, std = mixture_2d_modes("ring")
+    status, r = post(server, "/api/live/start", {"data": "ring"})
+    session = server.sessions.get(r["session"])
+    assert status == 200 and session is not None
+
+    def generator(z: torch.Tensor) -> torch.Tensor:
+        x = centres[torch.arange(len(z)) % 4].float()
+        x[0] = centres[4] + torch.tensor([2.5 * std, 0.0])
+        return x
+
+    monkeypatch.setattr(session.trainer, "G", generator)
+    with server.training, session.lock:
+        cov = session.state()["coverage"]
+    assert (cov["modes_covered"], cov["n_modes"], cov["min_count"]) == (5, 8, 1)
+    assert cov["counts"] == [624, 625, 625, 625, 1, 0, 0, 0]
+    assert cov["high_quality_fraction"] == 1.0 and cov["n_samples"] == 2500
+    assert cov["threshold"] == pytest.approx(3 * std)
+    post(server, "/api/live/stop", {"session": session.id})
 
 
 # --------------------------------------------------------------------------- the CLI
@@ -534,6 +591,6 @@ def test_live_mode_shows_training_progress(page: Any) -> None:
     pg.click("[data-testid=live-play]")
     pg.wait_for_function("() => !window.gannetState.live.busy")
     last = pg.evaluate("() => window.gannetState.live.last")
-    assert last["settings"]["data"] == "ring" and last["coverage"]["modes"] == 8
+    assert last["settings"]["data"] == "ring" and last["coverage"]["n_modes"] == 8
     assert "/ 8" in pg.inner_text("[data-testid=live-extra]")
     shot(pg, "live-ring.png")

@@ -2,7 +2,8 @@
 
 :class:`LiveSession` is one game (a :class:`~gannet.trainer.Trainer` with small MLPs in a
 temporary run folder) and measures what the page draws; :class:`SessionStore` keeps the
-sessions of a server.
+sessions of a server. Mode coverage on the 2-D mixtures is :mod:`gannet.metrics.modes`:
+the numbers ``gannet eval modes`` reports, on as many fresh samples as it draws (2,500).
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gannet import theory
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import Tensor
 
 __all__ = [
     "LIVE_DATA",
@@ -44,7 +48,8 @@ class LiveSession:
 
     Training is gannet's own Algorithm 1 (``Trainer.alternating_iteration``); this class only
     keeps the epoch bookkeeping that ``Trainer.fit`` would keep (:meth:`_advance_one`), and
-    measures the state for the page (losses on a fresh evaluation batch, p_g, D on a grid).
+    measures the state for the page (losses on a fresh evaluation batch, p_g, D on a grid, and
+    on 2-D data the mode coverage of :func:`gannet.metrics.modes.mixture_mode_stats`).
     """
 
     EVAL_BATCH = 1024
@@ -65,6 +70,11 @@ class LiveSession:
         self.last_used = time.monotonic()
         self.seconds = 0.0
         self.dim = 1 if data == "gaussian-1d" else 2
+        self.mixture: str | None = None
+        """``ring`` or ``grid`` on 2-D data (the ``kind`` of the mode metric), else None."""
+        self.mode_samples: Tensor | None = None
+        """The samples of G behind the last 2-D ``coverage`` (the page draws the first
+        ``CLOUD_POINTS``)."""
         config = Config()
         dc, mc, tc = config.data, config.model, config.train
         if data == "gaussian-1d":
@@ -74,6 +84,7 @@ class LiveSession:
             self.mode_std = dc.std
         else:
             dc.name, dc.mixture = "mixture-2d", "ring" if data == "ring" else "grid"
+            self.mixture = dc.mixture
             centres, self.mode_std = mixture_2d_modes(dc.mixture)
             self.modes = centres.tolist()
             edge = float(centres.abs().max()) + 1.0
@@ -183,37 +194,30 @@ class LiveSession:
     def _view_2d(self) -> dict[str, Any]:
         import torch
 
+        from gannet.metrics.modes import LITERATURE_SAMPLES, mixture_mode_stats
+
         tr = self.trainer
         lo, hi = self.range
-        cloud = tr.G(tr.noise(self.CLOUD_POINTS)).float()
+        assert self.mixture is not None
+        # Coverage is gannet's mode metric (nearest mode; high quality within 3 std; covered
+        # with at least min_count high-quality samples) on as many samples as `gannet eval
+        # modes` draws (2,500), exactly what it reports for them. The page draws the first
+        # CLOUD_POINTS of them.
+        samples = tr.G(tr.noise(LITERATURE_SAMPLES)).float()
+        self.mode_samples = samples
+        stats = mixture_mode_stats(samples, self.mixture)
+        cloud = samples[: self.CLOUD_POINTS]
         # Cell centres, row-major with row 0 at the top (largest y), as the page draws them.
         size = self.HEAT_SIZE
         centres = lo + (torch.arange(size, dtype=torch.float32) + 0.5) * ((hi - lo) / size)
         ys, xs = torch.meshgrid(centres.flip(0), centres, indexing="ij")
         heat = torch.sigmoid(tr.D(torch.stack([xs.reshape(-1), ys.reshape(-1)], 1)).float())
-        modes = torch.tensor(self.modes)
-        nearest, which = torch.cdist(cloud, modes).min(1)
-        # A sample belongs to its nearest mode when it lies within a quarter of the spacing
-        # between modes; a mode is covered when it gets at least a fifth of its fair share.
-        # "On target" is the strict measure of the mode-collapse papers: within 3 std.
-        gaps = torch.cdist(modes, modes) + torch.eye(len(modes)) * 1e9
-        radius = 0.25 * float(gaps.min())
-        near = nearest < radius
-        per_mode = torch.bincount(which[near], minlength=len(self.modes))
-        fair = self.CLOUD_POINTS / len(self.modes)
         return {
             "samples": _rounded(cloud.numpy()),
             "heat": {"size": size, "values": _rounded(heat.numpy().reshape(size, size), 4)},
             "modes": self.modes,
             "mode_std": self.mode_std,
-            "coverage": {
-                "per_mode": per_mode.tolist(),
-                "radius": round(radius, 4),
-                "covered": int((per_mode >= 0.2 * fair).sum()),
-                "modes": len(self.modes),
-                "near": float(near.float().mean()),
-                "high_quality": float((nearest < 3 * self.mode_std).float().mean()),
-            },
+            "coverage": stats.to_dict(),
         }
 
     def close(self) -> None:

@@ -713,8 +713,10 @@ function applyLive(r) {
     $("live-extra-label").innerHTML = "p<sub>g</sub> mean ± std (data 3 ± 0.5)";
     $("live-extra").textContent = `${fmt(r.g_mean, 2)} ± ${fmt(r.g_std, 2)}`;
   } else {
+    // gannet's mode metric (gannet.metrics.modes, as `gannet eval modes` reports it).
+    const cov = r.coverage;
     $("live-extra-label").textContent = "modes covered";
-    $("live-extra").textContent = `${r.coverage.covered} / ${r.coverage.modes} (${(r.coverage.high_quality * 100).toFixed(0)}% on target)`;
+    $("live-extra").textContent = `${cov.modes_covered} / ${cov.n_modes} (${(cov.high_quality_fraction * 100).toFixed(1)}% high quality)`;
   }
   if (L.paused && !L.running) setStatus("live-status", `Paused at iteration ${r.step}.`);
   if (r.diverged) setStatus("live-status", "Training diverged (a loss is not finite): lower the learning rate and Reset.", "warn");
@@ -870,31 +872,38 @@ function drawLive2d(r) {
   L.checksum = checksum(r.samples.map((p) => p[0])) + checksum(r.heat.values.flat());
 }
 
-/** How many of G's samples land near each data mode: mode collapse at a glance. */
+/**
+ * High-quality samples of G per data mode: mode collapse at a glance. The numbers are gannet's
+ * mode metric (gannet.metrics.modes, what `gannet eval modes` reports) on the session's samples:
+ * a sample is high quality within 3 std of its nearest mode; a mode is covered with at least
+ * min_count of them.
+ */
 function drawModeBars(ctx, r, box) {
   if (box.w < 120) return;
-  const counts = r.coverage.per_mode;
-  const fair = r.samples.length / counts.length;
+  const cov = r.coverage;
+  const counts = cov.counts;
+  const fair = cov.n_samples / counts.length;
   const ymax = Math.max(fair * 2, ...counts) * 1.05;
-  const plot = { x: box.x + 44, y: box.y + 64, w: box.w - 44, h: box.h - 90 };
+  const plot = { x: box.x + 44, y: box.y + 80, w: box.w - 44, h: box.h - 106 };
   const ax = new Axes(ctx, plot, [0, counts.length], [0, ymax]);
-  ax.frame({ yticks: niceTicks(0, ymax, 4), xticks: [], ylabel: "G's samples", ylabelOffset: 36 });
+  ax.frame({ yticks: niceTicks(0, ymax, 4), xticks: [], ylabel: "high-quality samples", ylabelOffset: 36 });
   ctx.fillStyle = COLORS.ink;
   ctx.font = BOLD;
   ctx.textAlign = "left";
   ctx.textBaseline = "top";
-  ctx.fillText("Samples near each mode", box.x, box.y);
+  ctx.fillText("High-quality samples per mode", box.x, box.y);
   ctx.font = FONT;
   ctx.fillStyle = COLORS.muted;
-  const pct = (r.coverage.high_quality * 100).toFixed(0);
-
-  const radius = fmt(r.coverage.radius, 2);
-  ctx.fillText(`${r.coverage.covered} of ${r.coverage.modes} modes covered (samples within ${radius})`, box.x, box.y + 19);
-  ctx.fillText(`${pct}% of samples on target (within 3 std = ${fmt(3 * r.mode_std, 2)})`, box.x, box.y + 35);
+  const pct = (cov.high_quality_fraction * 100).toFixed(1);
+  const each = cov.min_count === 1 ? "1 sample" : `${cov.min_count} samples`;
+  const kl = cov.kl_uniform === null ? "n/a" : `${fmt(cov.kl_uniform, 3)} nats`;
+  ctx.fillText(`${cov.modes_covered} of ${cov.n_modes} modes covered (≥ ${each} each)`, box.x, box.y + 19);
+  ctx.fillText(`${pct}% of ${cov.n_samples} samples within 3 std (${fmt(cov.threshold, 2)})`, box.x, box.y + 35);
+  ctx.fillText(`KL to uniform over modes: ${kl}`, box.x, box.y + 51);
   const bw = ax.box.w / counts.length;
   counts.forEach((c, i) => {
     const x = ax.X(i) + bw * 0.15, y = ax.Y(c);
-    ctx.fillStyle = c >= 0.2 * fair ? alpha(COLORS.gen, 0.85) : alpha(COLORS.gen, 0.3);
+    ctx.fillStyle = c >= cov.min_count ? alpha(COLORS.gen, 0.85) : alpha(COLORS.gen, 0.3);
     ctx.fillRect(x, y, bw * 0.7, ax.Y(0) - y);
   });
   ax.hline(fair, { label: "fair share", color: COLORS.data });
