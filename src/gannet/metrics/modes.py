@@ -49,6 +49,7 @@ import torch
 from torch import Tensor
 
 from gannet.errors import GannetError
+from gannet.jsonfloat import from_json_float, json_float
 from gannet.metrics.base import METRICS
 from gannet.metrics.parzen import read_samples_npz
 
@@ -81,14 +82,6 @@ DEFAULT_FAIR_SHARE_FRACTION = 0.1
 """A class is covered when it gets at least this fraction of its fair share 1/K."""
 
 _CHUNK = 65536
-
-
-def _json_float(v: float) -> float | None:
-    return v if math.isfinite(v) else None
-
-
-def _from_json_float(v: float | None) -> float:
-    return float("nan") if v is None else float(v)
 
 
 # --------------------------------------------------------------------------- shared pieces
@@ -184,13 +177,13 @@ class ModeStats:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (NaN becomes None)."""
         d = asdict(self)
-        d["kl_uniform"] = _json_float(self.kl_uniform)
+        d["kl_uniform"] = json_float(self.kl_uniform)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModeStats:
         d = dict(d)
-        d["kl_uniform"] = _from_json_float(d.get("kl_uniform"))
+        d["kl_uniform"] = from_json_float(d.get("kl_uniform"))
         return cls(**d)
 
 
@@ -313,13 +306,13 @@ class ClassStats:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["kl_uniform"] = _json_float(self.kl_uniform)
+        d["kl_uniform"] = json_float(self.kl_uniform)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ClassStats:
         d = dict(d)
-        d["kl_uniform"] = _from_json_float(d.get("kl_uniform"))
+        d["kl_uniform"] = from_json_float(d.get("kl_uniform"))
         return cls(**d)
 
 

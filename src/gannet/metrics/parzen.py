@@ -66,6 +66,7 @@ import torch
 from torch import Tensor
 
 from gannet.errors import GannetError
+from gannet.jsonfloat import from_json_float, json_float
 from gannet.metrics.base import METRICS
 
 __all__ = [
@@ -326,10 +327,6 @@ def parzen_log_likelihood(
 # --------------------------------------------------------------------------- the protocol
 
 
-def _json_float(v: float) -> float | None:
-    return v if math.isfinite(v) else None
-
-
 @dataclass
 class ParzenResult:
     """Outcome of the Table 1 protocol (:func:`parzen_evaluate`)."""
@@ -369,19 +366,18 @@ class ParzenResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN or infinite numbers become None)."""
         d = asdict(self)
-        d["test_se"] = _json_float(self.test_se)
-        d["test_ll"] = _json_float(self.test_ll)
-        d["grid"] = [[s, _json_float(v)] for s, v in self.grid]
+        d["test_se"] = json_float(self.test_se)
+        d["test_ll"] = json_float(self.test_ll)
+        d["grid"] = [[s, json_float(v)] for s, v in self.grid]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ParzenResult:
         """Inverse of :meth:`to_dict`."""
         d = dict(d)
-        nan = float("nan")
-        d["grid"] = [(float(s), nan if v is None else float(v)) for s, v in d.get("grid", [])]
+        d["grid"] = [(float(s), from_json_float(v)) for s, v in d.get("grid", [])]
         for key in ("test_ll", "test_se"):
-            d[key] = nan if d.get(key) is None else float(d[key])
+            d[key] = from_json_float(d.get(key))
         return cls(**d)
 
     def table_line(self, name: str, dataset: str | None = None) -> str:
