@@ -9,12 +9,11 @@ import torch
 
 import gannet
 from gannet.averaging import average_snapshots, snapshot_epochs
-from gannet.checkpoint import load_checkpoint
 from gannet.cli import main
 from gannet.config import Config
 from gannet.data import Dataset
 from gannet.run import load_run
-from gannet.trainer import Trainer
+from gannet.training import read_checkpoint, start_run
 
 
 def small(*extra: str) -> Config:
@@ -36,15 +35,15 @@ def small(*extra: str) -> Config:
 @pytest.fixture
 def run_dir(tiny_images: Dataset, tmp_path: Path) -> Path:
     out = tmp_path / "run"
-    Trainer.create(small(), out, tiny_images).fit()
+    start_run(small(), out, tiny_images).fit()
     return out
 
 
 def test_average_is_the_mean_of_the_window_raw_and_ema(run_dir: Path) -> None:
     snaps = snapshot_epochs(run_dir)
     assert list(snaps) == [1, 2, 3, 4]
-    states = [load_checkpoint(snaps[e]) for e in (2, 3, 4)]
-    avg = average_snapshots(run_dir, 2, 4)
+    states = [read_checkpoint(snaps[e]).to_dict() for e in (2, 3, 4)]
+    avg = average_snapshots(run_dir, 2, 4).to_dict()
     assert avg["averaged"] == {"first": 2, "last": 4, "snapshots": 3}
     for key in ("generator", "generator_ema"):
         for name, value in avg[key].items():
@@ -59,7 +58,7 @@ def test_average_is_the_mean_of_the_window_raw_and_ema(run_dir: Path) -> None:
         assert torch.equal(value, states[-1]["discriminator"][name])
     assert avg["epochs_completed"] == 4
     # A one-snapshot window is that snapshot's G.
-    one = average_snapshots(run_dir, 3, 3)
+    one = average_snapshots(run_dir, 3, 3).to_dict()
     for name, value in one["generator_ema"].items():
         assert torch.equal(value, states[1]["generator_ema"][name])
 
@@ -67,14 +66,14 @@ def test_average_is_the_mean_of_the_window_raw_and_ema(run_dir: Path) -> None:
 def test_python_api_mirrors_the_command(run_dir: Path) -> None:
     path = gannet.average(run_dir, 3, out=run_dir / "avg.pt")
     assert path == run_dir / "avg.pt"
-    assert load_checkpoint(path)["averaged"] == {"first": 3, "last": 4, "snapshots": 2}
+    assert read_checkpoint(path).averaged == {"first": 3, "last": 4, "snapshots": 2}
 
 
 def test_cli_writes_a_checkpoint_the_other_commands_load(run_dir: Path, capsys) -> None:
     assert main(["average", str(run_dir), "--from", "2"]) == 0
     path = run_dir / "snapshots" / "average-0002-0004.pt"
     assert "averaged 3 snapshots (epochs 2..4)" in capsys.readouterr().out
-    expected = average_snapshots(run_dir, 2)
+    expected = average_snapshots(run_dir, 2).to_dict()
     run = load_run(run_dir, checkpoint=path)
     assert run.uses_ema and run.epoch == 4
     for name, value in run.generator.state_dict().items():
@@ -118,7 +117,7 @@ def test_run_without_snapshots_says_how_to_keep_them(
     tiny_images: Dataset, tmp_path: Path, capsys
 ) -> None:
     out = tmp_path / "plain"
-    Trainer.create(small("train.snapshot_every=0", "train.epochs=1"), out, tiny_images).fit()
+    start_run(small("train.snapshot_every=0", "train.epochs=1"), out, tiny_images).fit()
     assert main(["average", str(out), "--from", "1"]) == 2
     err = capsys.readouterr().err
     assert "(it has none)" in err and "train.snapshot_every=1" in err

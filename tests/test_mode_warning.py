@@ -12,7 +12,10 @@ from torch import Tensor, nn
 
 from gannet.config import Config
 from gannet.data.synthetic import mixture_2d_modes
-from gannet.trainer import MODE_CHECK_SAMPLES, Trainer
+from gannet.rundir import read_metrics
+from gannet.training import Trainer, resume_run, start_run
+from gannet.training.hooks import ModeMonitor
+from gannet.training.hooks.modes import MODE_CHECK_SAMPLES
 
 WARNING = "gannet: warning: mode coverage fell"
 
@@ -70,8 +73,23 @@ class Scripted(nn.Module):
         return points_on_modes(z.shape[0], k).to(out)
 
 
+def monitored(config: Config, dataset=None) -> Trainer:
+    """A trainer with the mode monitor as its only hook (no run folder)."""
+    return Trainer(config, dataset, hooks=[ModeMonitor()])
+
+
+def monitor(trainer: Trainer) -> ModeMonitor:
+    found = trainer.hooks.find(ModeMonitor)
+    assert found is not None
+    return found
+
+
+def metrics_of(trainer: Trainer) -> list[dict]:
+    return read_metrics(trainer.run_dir / "metrics.jsonl")
+
+
 def scripted_run(tmp_path: Path, script: list[int], capsys: pytest.CaptureFixture[str]):
-    trainer = Trainer.create(ring(), tmp_path / "run")
+    trainer = start_run(ring(), tmp_path / "run")
     # Same parameters, so the optimizer built on the real G still trains them.
     trainer.G = Scripted(trainer.G, script)
     trainer.fit()
@@ -109,7 +127,7 @@ def test_no_warning_when_coverage_holds(tmp_path, capsys):
 
 def test_real_run_records_coverage_without_warning(tmp_path, capsys):
     """A short real run: the metrics carry the coverage and nothing is flagged."""
-    trainer = Trainer.create(ring(["train.max_steps=100"]), tmp_path / "run")
+    trainer = start_run(ring(["train.max_steps=100"]), tmp_path / "run")
     trainer.fit()
     out = capsys.readouterr().out
     assert not warnings_in(out), out
@@ -121,13 +139,13 @@ def test_real_run_records_coverage_without_warning(tmp_path, capsys):
 
 
 def test_check_uses_eval_generator_and_leaves_the_rng_alone(tmp_path):
-    trainer = Trainer(ring(["train.ema=0.9"]), tmp_path / "run")
+    trainer = monitored(ring(["train.ema=0.9"]))
     assert trainer.G_ema is not None
     trainer.G_ema = Scripted(trainer.G_ema, [8])
     trainer.G = Scripted(trainer.G, [1])
     trainer.G_ema.train()
     before = torch.get_rng_state()
-    stats = trainer.mode_check()
+    stats = monitor(trainer).check(trainer)
     assert torch.equal(before, torch.get_rng_state())
     assert stats.modes_covered == 8 and stats.n_modes == 8  # the EMA generator, not G
     assert trainer.G_ema.training  # its mode is restored
@@ -136,32 +154,32 @@ def test_check_uses_eval_generator_and_leaves_the_rng_alone(tmp_path):
 
 def test_collapsed_generator_is_measured(tmp_path):
     """The real generator with its last layer zeroed and biased onto one mode."""
-    trainer = Trainer(ring(), tmp_path / "run")
+    trainer = monitored(ring())
     last = [m for m in trainer.G.modules() if isinstance(m, nn.Linear)][-1]
     with torch.no_grad():
         last.weight.zero_()
         last.bias.copy_(points_on_modes(1, 1)[0])
-    stats = trainer.mode_check()
+    stats = monitor(trainer).check(trainer)
     assert (stats.modes_covered, stats.high_quality_fraction) == (1, 1.0)
-    first = trainer.mode_check()
+    first = monitor(trainer).check(trainer)
     assert first == stats  # fixed noise: the same answer at every call
 
 
 def test_check_every_and_switch(tmp_path):
-    assert Trainer(ring(["train.log_every=10"]), tmp_path / "a").mode_check_every == 30
-    assert Trainer(ring(["train.log_every=50"]), tmp_path / "b").mode_check_every == 50
-    off = Trainer(ring(["train.mode_check=false"]), tmp_path / "c")
-    assert off.mode_kind is None and off.mode_check() is None
-    grid = Trainer(ring(["data.mixture='grid'"]), tmp_path / "d")
-    assert grid.mode_kind == "grid" and grid.mode_check().n_modes == 25
+    assert monitored(ring(["train.log_every=10"])).hooks.find(ModeMonitor).every == 30
+    assert monitored(ring(["train.log_every=50"])).hooks.find(ModeMonitor).every == 50
+    off = monitored(ring(["train.mode_check=false"]))
+    assert monitor(off).kind is None and monitor(off).check(off) is None
+    grid = monitored(ring(["data.mixture='grid'"]))
+    assert monitor(grid).kind == "grid" and monitor(grid).check(grid).n_modes == 25
 
 
 def test_conditional_generator_gets_every_class(tmp_path):
-    trainer = Trainer(ring(["model.conditional=true"]), tmp_path / "run")
-    assert trainer._mode_y is not None
-    counts = torch.bincount(trainer._mode_y, minlength=8)
+    trainer = monitored(ring(["model.conditional=true"]))
+    assert monitor(trainer).y is not None
+    counts = torch.bincount(monitor(trainer).y, minlength=8)
     assert counts.numel() == 8 and int(counts.max() - counts.min()) <= 1
-    stats = trainer.mode_check()
+    stats = monitor(trainer).check(trainer)
     assert stats is not None and stats.n_samples == MODE_CHECK_SAMPLES
 
 
@@ -169,35 +187,35 @@ def test_no_check_on_other_data(tmp_path, tiny_images):
     config = Config().with_overrides(
         ["model.g_hidden=[16]", "model.d_hidden=[8]", "train.batch_size=50"]
     )
-    trainer = Trainer(config, tmp_path / "run", dataset=tiny_images)
-    assert trainer.mode_kind is None and trainer.mode_check() is None
+    trainer = monitored(config, tiny_images)
+    assert monitor(trainer).kind is None and monitor(trainer).check(trainer) is None
 
 
 def test_resume_is_bit_exact_and_replays_the_best(tmp_path, capsys):
     """Stopped mid-epoch and resumed: the same weights and the same metrics as one run; and
     the same weights again with the check off."""
-    reference = Trainer.create(ring(), tmp_path / "reference")
+    reference = start_run(ring(), tmp_path / "reference")
     reference.fit()
-    first = Trainer.create(ring(["train.max_steps=50"]), tmp_path / "run")
+    first = start_run(ring(["train.max_steps=50"]), tmp_path / "run")
     first.fit()
-    resumed = Trainer.resume(tmp_path / "run", ["train.max_steps=150"])
-    assert resumed._mode_best == max(r["modes_covered"] for r in resumed.metrics.read())
+    resumed = resume_run(tmp_path / "run", ["train.max_steps=150"])
+    assert monitor(resumed).best == max(r["modes_covered"] for r in metrics_of(resumed))
     resumed.fit()
-    unchecked = Trainer.create(ring(["train.mode_check=false"]), tmp_path / "unchecked")
+    unchecked = start_run(ring(["train.mode_check=false"]), tmp_path / "unchecked")
     unchecked.fit()
     capsys.readouterr()
-    assert "modes_covered" not in unchecked.metrics.read()[0]
+    assert "modes_covered" not in metrics_of(unchecked)[0]
     for other in (resumed, unchecked):  # the check changes no weight
         for a, b in ((reference.G, other.G), (reference.D, other.D)):
             for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
                 assert torch.equal(p, q), name
     ref_metrics = [
         {k: r[k] for k in ("step", "modes_covered", "high_quality", "d_loss")}
-        for r in reference.metrics.read()
+        for r in metrics_of(reference)
     ]
     run_metrics = [
         {k: r[k] for k in ("step", "modes_covered", "high_quality", "d_loss")}
-        for r in resumed.metrics.read()
+        for r in metrics_of(resumed)
     ]
     assert run_metrics == ref_metrics
 
@@ -221,17 +239,17 @@ def test_image_runs_check_class_coverage_with_a_cached_classifier(tmp_path, monk
             "train.n_fixed_samples=4",
         ]
     )
-    plain = Trainer.create(config, tmp_path / "plain", data)
-    assert plain.mode_kind is None and plain.mode_check() is None
+    plain = start_run(config, tmp_path / "plain", data)
+    assert monitor(plain).kind is None and monitor(plain).check(plain) is None
 
     torch.manual_seed(0)
     save_classifier(Classifier(), ClassifierInfo(dataset="mnist", test_accuracy=0.0))
-    trainer = Trainer.create(config, tmp_path / "run", data)
-    assert trainer.mode_kind == "classes" and trainer.mode_check_every == 1000
-    stats = trainer.mode_check()
+    trainer = start_run(config, tmp_path / "run", data)
+    assert monitor(trainer).kind == "classes" and monitor(trainer).every == 1000
+    stats = monitor(trainer).check(trainer)
     assert stats is not None and sum(stats.counts) == 1000 and stats.n_classes == 10
-    trainer.step = 1000
+    trainer.progress.step = 1000
     record: dict = {}
-    trainer._check_modes(record)
+    monitor(trainer).on_measure(trainer, record)
     assert record["modes_covered"] == stats.classes_covered
     assert record["n_modes"] == 10 and "class_kl" in record
