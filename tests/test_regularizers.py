@@ -21,7 +21,8 @@ from gannet.regularizers import (
     r1_penalty,
     spectral_layers,
 )
-from gannet.trainer import Trainer
+from gannet.training import Trainer, resume_run, start_run
+from gannet.training.hooks import Console, Health
 
 
 def critic() -> nn.Module:
@@ -213,7 +214,7 @@ def toy(extra: list[str]) -> Config:
 
 def test_wasserstein_clips_d_from_the_start_and_after_every_update(tmp_path):
     config = toy(["loss.name='wasserstein'", "optim.name='rmsprop'", "train.max_steps=3"])
-    trainer = Trainer.create(config, tmp_path / "r")
+    trainer = start_run(config, tmp_path / "r")
     assert isinstance(trainer.opt_d, torch.optim.RMSprop)
     assert all(p.abs().max() <= 0.01 for p in trainer.D.parameters())
     trainer.fit()
@@ -239,7 +240,7 @@ def test_checkpoint_is_weights_only_and_resume_is_bit_exact(tmp_path, extra):
     if "loss.spectral_norm=true" in extra:
         assert any(k.endswith("parametrizations.weight.original") for k in state["discriminator"])
         assert any(k.endswith("._u") for k in state["discriminator"])
-    trainer = Trainer.resume(tmp_path / "run", [f"train.max_steps={steps}"])
+    trainer = resume_run(tmp_path / "run", [f"train.max_steps={steps}"])
     trainer.fit()
     run = gannet.load_run(tmp_path / "run")  # rebuilds D (with spectral norm) from the config
     for module in ("generator", "discriminator"):
@@ -264,9 +265,10 @@ def test_penalty_is_logged_and_part_of_d_cost(tmp_path):
 def test_no_saturation_warning_for_non_probabilistic_losses(tmp_path, capsys):
     for name, warns in (("wasserstein", False), ("hinge", False), ("minimax", True)):
         config = toy([f"loss.name='{name}'", "train.progress='lines'"])
-        trainer = Trainer(config, tmp_path / name)
+        health = Health()
+        trainer = Trainer(config, hooks=[health, Console()])
         for _ in range(12):
-            trainer._health({"d_fake": 0.0})
+            health.on_log(trainer, {"d_fake": 0.0})
         assert ("warning" in capsys.readouterr().out) == warns, name
 
 
