@@ -9,8 +9,8 @@ Run from the repository root::
 What is timed (all in one process, interleaved block by block so that other jobs on the
 machine slow every contender alike; each number is the best block of ``--repeats``):
 
-* ``gannet fp32`` / ``gannet bf16``: ``Trainer.alternating_iteration()`` (Algorithm 1 with
-  k = 1, batch m = 100) of a ``gannet.trainer.Trainer`` built from ``gannet.Config()``
+* ``gannet fp32`` / ``gannet bf16``: ``Trainer.step()`` (Algorithm 1 with k = 1, batch
+  m = 100, and its bookkeeping) of a ``gannet.training.Trainer`` built from ``gannet.Config()``
   defaults (the paper's MNIST model, paper-sgd, non-saturating loss) with
   ``train.precision`` fp32 or bf16, on data held in memory. Logging, checkpoints and sample
   grids (``fit()``'s work between iterations) are not included; ``--fit-steps N`` also times
@@ -64,7 +64,7 @@ import gannet
 from gannet.config import Config, DataConfig
 from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
-from gannet.trainer import Trainer
+from gannet.training import Trainer, start_run
 
 HERE = Path(__file__).resolve().parent
 N_TRAIN, SHAPE = 50_000, (1, 28, 28)
@@ -136,24 +136,18 @@ def matmul_gflops(dtype: torch.dtype, n: int, op: str = "mm", repeats: int = 5) 
 
 
 class GannetLoop:
-    """Runs Trainer.alternating_iteration() n times, wrapping around the epoch."""
+    """Runs ``Trainer.step()`` n times: one Algorithm 1 iteration with its bookkeeping
+    (epoch order, EMA, schedules, the logging interval's sums), no hooks, so no files."""
 
-    def __init__(self, config: Config, dataset: Dataset, run_dir: Path) -> None:
+    def __init__(self, config: Config, dataset: Dataset) -> None:
         start = time.perf_counter()
-        self.trainer = Trainer(config, run_dir, dataset)
-        self.trainer._start_epoch()
+        self.trainer = Trainer(config, dataset)
         self.images_per_iteration = config.train.batch_size * config.train.k
         self.setup_seconds = time.perf_counter() - start
 
     def run(self, n: int) -> None:
-        tr = self.trainer
         for _ in range(n):
-            if tr.iteration_in_epoch >= tr.iterations_per_epoch:
-                tr.iteration_in_epoch = 0
-                tr._start_epoch()
-            tr.alternating_iteration()
-            tr.iteration_in_epoch += 1
-            tr.step += 1
+            self.trainer.step()
 
 
 # ---------------------------------------------------------------------------- plain
@@ -305,12 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     base = Config().with_overrides(overrides)
     flops = iteration_flops(base, sample_dim)
     contenders: dict[str, Any] = {}
-    contenders["gannet fp32"] = GannetLoop(
-        base.with_overrides(['train.precision="fp32"']), data, tmp / "fp32"
-    )
+    contenders["gannet fp32"] = GannetLoop(base.with_overrides(['train.precision="fp32"']), data)
     if not args.no_bf16:
         contenders["gannet bf16"] = GannetLoop(
-            base.with_overrides(['train.precision="bf16"']), data, tmp / "bf16"
+            base.with_overrides(['train.precision="bf16"']), data
         )
     torch.manual_seed(0)
     contenders["plain fp32"] = PlainLoop(x)
@@ -355,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     fit: dict[str, float] = {}
     if args.fit_steps > 0:
         cfg = base.with_overrides([f"train.max_steps={args.fit_steps}", "train.epochs=1000"])
-        trainer = Trainer.create(cfg, tmp / "fit", data)
+        trainer = start_run(cfg, tmp / "fit", data)
         start = time.perf_counter()
         trainer.fit()
         seconds = time.perf_counter() - start
