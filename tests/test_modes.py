@@ -26,10 +26,10 @@ from gannet.metrics.modes import (
     default_min_count,
     default_min_share,
     kl_from_uniform,
-    load_points_npz,
     mixture_mode_stats,
     mode_stats,
 )
+from gannet.samplefile import load_points_npz
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -16,10 +16,10 @@ from gannet.metrics import METRICS
 from gannet.metrics import parzen as P
 from gannet.metrics.parzen import (
     ParzenResult,
-    load_samples_npz,
     parzen_evaluate,
     parzen_log_likelihood,
 )
+from gannet.samplefile import load_samples_npz
 
 ATOL = 1e-6
 

@@ -80,8 +80,9 @@ def _validation_rows(spec: str, data: Dataset) -> torch.Tensor:
 
 
 def _parzen(args: argparse.Namespace) -> int:
-    from gannet.metrics.parzen import load_samples_npz, parzen_evaluate
+    from gannet.metrics.parzen import parzen_evaluate
     from gannet.run import load_run
+    from gannet.samplefile import load_samples_npz
 
     if args.samples < 1:
         raise GannetError("--samples must be at least 1")
@@ -231,11 +232,10 @@ def _modes(args: argparse.Namespace) -> int:
     from gannet.metrics.modes import (
         LITERATURE_SAMPLES,
         classifier_mode_stats,
-        load_points_npz,
         mixture_mode_stats,
     )
-    from gannet.metrics.parzen import load_samples_npz
     from gannet.run import load_run
+    from gannet.samplefile import load_points_npz, load_samples_npz
 
     if args.samples is not None and args.samples < 1:
         raise GannetError("--samples must be at least 1")

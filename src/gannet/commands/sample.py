@@ -32,11 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from gannet.io import atomic_write
     from gannet.plotting import save_samples
     from gannet.run import load_run
+    from gannet.samplefile import write_samples_npz
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".npz"):
@@ -48,12 +46,7 @@ def _sample(args: argparse.Namespace) -> int:
     if out.suffix.lower() == ".png":
         save_samples(samples, out, labels=labels)
     else:
-        array = samples.numpy()
-        if labels is None:
-            atomic_write(out, lambda f: np.savez_compressed(f, samples=array))
-        else:
-            ys = labels.numpy()
-            atomic_write(out, lambda f: np.savez_compressed(f, samples=array, labels=ys))
+        write_samples_npz(out, samples.numpy(), None if labels is None else labels.numpy())
     which = f" of class {args.label}" if args.label is not None else ""
     print(f"wrote {args.n} samples{which} to {out}")
     return 0

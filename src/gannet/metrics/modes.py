@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,7 +50,6 @@ from torch import Tensor
 from gannet.errors import GannetError
 from gannet.jsonfloat import from_json_float, json_float
 from gannet.metrics.base import METRICS
-from gannet.metrics.parzen import read_samples_npz
 
 if TYPE_CHECKING:  # pragma: no cover
     from gannet.metrics.classifier import Classifier
@@ -67,7 +65,6 @@ __all__ = [
     "default_min_count",
     "default_min_share",
     "kl_from_uniform",
-    "load_points_npz",
     "mixture_mode_stats",
     "mode_stats",
 ]
@@ -388,17 +385,3 @@ def classifier_mode_stats(
         raise GannetError("samples contain NaN or infinite values; check the model")
     predictions = classifier.predict(x, batch_size=batch_size)
     return class_stats(predictions, classifier.num_classes, min_share=min_share, labels=labels)
-
-
-# --------------------------------------------------------------------------- sample files
-
-
-def load_points_npz(path: str | Path) -> Tensor:
-    """Read points of any range (e.g. 2-D mixture samples) from an ``.npz`` file.
-
-    Key ``samples``, or the archive's only array; loaded with ``allow_pickle=False``.
-    Every problem raises a one-line :class:`GannetError`. (Images in [0, 1] are read by
-    :func:`gannet.metrics.parzen.load_samples_npz`, which also checks the range.)
-    """
-    arr, _, _ = read_samples_npz(path)
-    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float64))

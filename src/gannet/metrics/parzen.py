@@ -55,10 +55,8 @@ from __future__ import annotations
 
 import math
 import time
-import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,7 +71,6 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_SIGMAS",
     "ParzenResult",
-    "load_samples_npz",
     "parzen_evaluate",
     "parzen_log_likelihood",
 ]
@@ -446,74 +443,3 @@ def parzen_evaluate(
         seed=seed,
         checkpoint=checkpoint,
     )
-
-
-# --------------------------------------------------------------------------- sample files
-
-
-def read_samples_npz(path: str | Path) -> tuple[np.ndarray, str, Path]:
-    """The numeric (n_samples, ...) array of an .npz archive: key ``samples``, or the
-    archive's only array (``allow_pickle=False``), with its key and path. Every problem
-    (missing file, not an .npz archive, no usable array, not numbers, no rows) raises a
-    one-line :class:`GannetError`. Shared by :func:`load_samples_npz` and
-    :func:`gannet.metrics.modes.load_points_npz`."""
-    p = Path(path)
-    if not p.exists():
-        raise GannetError(f"samples file {p} does not exist; check the path")
-    if not p.is_file():
-        raise GannetError(f"samples file {p} is not a file; pass the path of an .npz archive")
-    try:
-        loaded = np.load(p, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise GannetError(
-            f"cannot read {p} as an .npz archive ({e}); save samples with numpy.savez"
-        ) from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise GannetError(
-            f"{p} is a single .npy array, not an .npz archive; save it with "
-            "numpy.savez(path, samples=array)"
-        )
-    with loaded as archive:
-        keys = list(archive.files)
-        if "samples" in keys:
-            key = "samples"
-        elif len(keys) == 1:
-            key = keys[0]
-        elif not keys:
-            raise GannetError(f"{p} holds no arrays; save one under the key 'samples'")
-        else:
-            raise GannetError(
-                f"{p} holds several arrays ({', '.join(sorted(keys))}) and none is called "
-                "'samples'; name the samples array 'samples'"
-            )
-        try:
-            arr = archive[key]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-            raise GannetError(f"cannot read array {key!r} from {p} ({e})") from None
-    if arr.dtype.kind not in "biuf":
-        raise GannetError(f"array {key!r} in {p} has dtype {arr.dtype}; expected numbers")
-    if arr.ndim < 2 or arr.shape[0] == 0 or arr.size == 0:
-        raise GannetError(
-            f"array {key!r} in {p} has shape {arr.shape}; expected (n_samples, ...) with n > 0"
-        )
-    return arr, key, p
-
-
-def load_samples_npz(path: str | Path) -> Tensor:
-    """Read raw samples in [0, 1] from an ``.npz`` file (key ``samples``, or its only array).
-
-    Loaded with ``allow_pickle=False``. float32 data stays float32, anything else becomes
-    float64. Every problem (missing file, not an .npz archive, no usable array, values
-    outside [0, 1]) raises a one-line :class:`GannetError`.
-    """
-    arr, key, p = read_samples_npz(path)
-    arr = arr.astype(np.float32 if arr.dtype == np.float32 else np.float64, copy=False)
-    if not np.isfinite(arr).all():
-        raise GannetError(f"array {key!r} in {p} contains NaN or infinite values")
-    lo, hi = float(arr.min()), float(arr.max())
-    if lo < 0.0 or hi > 1.0:
-        raise GannetError(
-            f"samples in {p} range over [{lo:g}, {hi:g}], not [0, 1]; save raw pixel "
-            "intensities in [0, 1] (e.g. divide bytes by 255)"
-        )
-    return torch.from_numpy(np.ascontiguousarray(arr))
