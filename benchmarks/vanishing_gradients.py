@@ -50,7 +50,9 @@ from typing import Any
 import torch
 
 from gannet.config import Config
-from gannet.trainer import Trainer, _grad_norm
+from gannet.rundir import METRICS, read_metrics
+from gannet.training import Trainer, start_run
+from gannet.training.networks import grad_norm
 
 LOSSES = ("minimax", "non-saturating")
 REPO = Path(__file__).resolve().parents[1]
@@ -81,15 +83,7 @@ def pretrain_discriminator(tr: Trainer, steps: int, seed: int) -> None:
     m = tr.m
     for _ in range(steps):
         idx = torch.randint(tr.x_train.shape[0], (m,), generator=gen).to(tr.device)
-        x = tr.x_train.index_select(0, idx)
-        with torch.no_grad():
-            fake = tr.G(tr.noise(m))
-        d_real, d_fake = tr.D(torch.cat([x, fake])).float().split(m)
-        cost = tr.config.loss.d_cost_scale * tr.loss.d_cost(d_real, d_fake)
-        tr.opt_d.zero_grad(set_to_none=True)
-        cost.backward()
-        tr.opt_d.step()
-        tr.sched_d.after_update()
+        tr.d_step(tr.x_train.index_select(0, idx))  # fresh noise from the run's RNG
 
 
 def start_state(tr: Trainer, seed: int) -> dict[str, float]:
@@ -111,7 +105,7 @@ def start_state(tr: Trainer, seed: int) -> dict[str, float]:
     for name in LOSSES:
         tr.G.zero_grad(set_to_none=True)
         make_loss(name).g_cost(tr.D(tr.G(z[:100])).float()).backward()
-        out[f"grad_norm_g_{name}"] = _grad_norm(tr.G)
+        out[f"grad_norm_g_{name}"] = grad_norm(tr.G)
     tr.G.zero_grad(set_to_none=True)
     tr.D.requires_grad_(True)
     tr.D.train()
@@ -120,13 +114,13 @@ def start_state(tr: Trainer, seed: int) -> dict[str, float]:
 
 def run(args: argparse.Namespace, loss: str, workdir: Path) -> dict[str, Any]:
     config = make_config(args, loss)
-    tr = Trainer.create(config, workdir / loss)
+    tr = start_run(config, workdir / loss)
     t0 = time.perf_counter()
     pretrain_discriminator(tr, args.pretrain_d, args.seed)
     start = start_state(tr, args.seed)
     tr.fit()
     seconds = time.perf_counter() - t0
-    metrics = tr.metrics.read()
+    metrics = read_metrics(workdir / loss / METRICS)
     return {
         "loss": loss,
         "start": start,
