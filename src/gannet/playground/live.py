@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gannet import theory
+from gannet.jsonfloat import json_float
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor
@@ -160,9 +161,9 @@ class LiveSession:
             "iterations_per_epoch": tr.iterations_per_epoch,
             "seconds": round(self.seconds, 3),
             "diverged": not all(math.isfinite(v) for v in numbers),
-            "losses": {"d": _finite(d_cost), "g": _finite(g_cost)},
-            "d_real": _finite(mean_real),
-            "d_fake": _finite(mean_fake),
+            "losses": {"d": json_float(d_cost), "g": json_float(g_cost)},
+            "d_real": json_float(mean_real),
+            "d_fake": json_float(mean_fake),
             "range": list(self.range),
             **view,
         }
@@ -185,8 +186,8 @@ class LiveSession:
             "d": _rounded(d),
             "hist": {"edges": _rounded(edges), "density": _rounded(density)},
             "outside": float(np.mean((samples < lo) | (samples > hi))),
-            "g_mean": _finite(float(np.mean(samples))),
-            "g_std": _finite(float(np.std(samples))),
+            "g_mean": json_float(float(np.mean(samples))),
+            "g_std": json_float(float(np.std(samples))),
             "data_mean": mean,
             "data_std": std,
         }
@@ -271,10 +272,6 @@ class SessionStore:
 
     def __len__(self) -> int:
         return len(self._sessions)
-
-
-def _finite(v: float) -> float | None:
-    return v if math.isfinite(v) else None
 
 
 def _rounded(a: Any, digits: int = 5) -> Any:
