@@ -254,14 +254,14 @@ def test_static_page_is_self_contained(server: PlaygroundServer) -> None:
 def test_live_session_uses_gannets_trainer(
     server: PlaygroundServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gannet.trainer import Trainer
+    from gannet.training import StepResult, Trainer
 
-    calls = []
+    calls: list[int] = []
     original = Trainer.alternating_iteration
 
-    def counting(self: Trainer) -> None:
-        calls.append(self.step)
-        original(self)
+    def counting(self: Trainer) -> StepResult:
+        calls.append(self.progress.step)
+        return original(self)
 
     monkeypatch.setattr(Trainer, "alternating_iteration", counting)
     status, r = post(server, "/api/live/start", {"data": "gaussian-1d", "loss": "minimax", "k": 2})
@@ -275,7 +275,7 @@ def test_live_session_uses_gannets_trainer(
     }
     session = r["session"]
     status, r = post(server, "/api/live/step", {"session": session, "n": 7})
-    assert status == 200 and r["step"] == 7 and len(calls) == 7
+    assert status == 200 and r["step"] == 7 and calls == list(range(7))
     assert math.isfinite(r["losses"]["d"]) and math.isfinite(r["losses"]["g"])
     assert 0 < r["d_real"] < 1 and 0 < r["d_fake"] < 1
     assert len(r["hist"]["edges"]) == len(r["hist"]["density"]) + 1
