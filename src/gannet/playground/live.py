@@ -1,7 +1,7 @@
 """The playground's live view: gannet's own trainer on toy data, stepped on request.
 
-:class:`LiveSession` is one game (a :class:`~gannet.trainer.Trainer` with small MLPs in a
-temporary run folder) and measures what the page draws; :class:`SessionStore` keeps the
+:class:`LiveSession` is one game (a :class:`~gannet.training.Trainer` with small MLPs and no
+hooks, so it writes no files) and measures what the page draws; :class:`SessionStore` keeps the
 sessions of a server. Mode coverage on the 2-D mixtures is :mod:`gannet.metrics.modes`:
 the numbers ``gannet eval modes`` reports, on as many fresh samples as it draws (2,500).
 """
@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import math
 import secrets
-import shutil
-import tempfile
 import threading
 import time
 from collections import OrderedDict
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,7 +45,7 @@ class LiveSession:
     """One live game: a gannet Trainer on toy data, stepped on request.
 
     Training is gannet's own Algorithm 1 (``Trainer.alternating_iteration``); this class only
-    keeps the epoch bookkeeping that ``Trainer.fit`` would keep (:meth:`_advance_one`), and
+    drives it through its public ``Trainer.step()`` (the same bookkeeping as ``fit``), and
     measures the state for the page (losses on a fresh evaluation batch, p_g, D on a grid, and
     on 2-D data the mode coverage of :func:`gannet.metrics.modes.mixture_mode_stats`).
     """
@@ -63,7 +60,7 @@ class LiveSession:
     def __init__(self, data: str, loss: str, k: int, lr: float, seed: int = 0) -> None:
         from gannet.config import Config
         from gannet.data.synthetic import mixture_2d_modes
-        from gannet.trainer import Trainer
+        from gannet.training import Trainer
 
         self.id = secrets.token_hex(8)
         self.settings = {"data": data, "loss": loss, "k": k, "lr": lr, "seed": seed}
@@ -99,13 +96,7 @@ class LiveSession:
         config.optim.name, config.optim.lr, config.optim.betas = "adam", lr, [0.5, 0.999]
         tc.k, tc.batch_size, tc.seed = k, 256, seed
         tc.device, tc.threads, tc.progress, tc.n_fixed_samples = "cpu", 1, "none", 16
-        self.tmp = Path(tempfile.mkdtemp(prefix="gannet-playground-"))
-        try:
-            self.trainer = Trainer.create(config, self.tmp / "run")
-        except BaseException:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            raise
-        self._epoch_started = False
+        self.trainer = Trainer(config)  # no hooks: the live game writes no files
 
     # -- training --------------------------------------------------------------------
 
@@ -113,26 +104,8 @@ class LiveSession:
         """``n`` iterations of Algorithm 1 with gannet's trainer."""
         start = time.perf_counter()
         for _ in range(n):
-            self._advance_one()
+            self.trainer.step()
         self.seconds += time.perf_counter() - start
-
-    def _advance_one(self) -> None:
-        """One iteration of Algorithm 1 with the epoch bookkeeping of ``Trainer.fit``.
-
-        The only place the playground drives the trainer's private state (together with
-        ``self._epoch_started``, set in ``__init__``, which goes with it).
-        """
-        # TODO(training-api): replace with trainer.step()
-        tr = self.trainer
-        if tr.iteration_in_epoch == 0 or not self._epoch_started:
-            tr._start_epoch()
-            self._epoch_started = True
-        tr.alternating_iteration()
-        tr.step += 1
-        tr.iteration_in_epoch += 1
-        if tr.iteration_in_epoch == tr.iterations_per_epoch:
-            tr.epoch += 1
-            tr.iteration_in_epoch = 0
 
     # -- measuring -------------------------------------------------------------------
 
@@ -156,8 +129,8 @@ class LiveSession:
             "session": self.id,
             "settings": self.settings,
             "dim": self.dim,
-            "step": tr.step,
-            "epoch": tr.epoch,
+            "step": tr.progress.step,
+            "epoch": tr.progress.epoch,
             "iterations_per_epoch": tr.iterations_per_epoch,
             "seconds": round(self.seconds, 3),
             "diverged": not all(math.isfinite(v) for v in numbers),
@@ -222,8 +195,7 @@ class LiveSession:
         }
 
     def close(self) -> None:
-        """Delete the temporary run folder."""
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        """Nothing to release: the live game keeps no files (kept for the session store)."""
 
 
 class SessionStore:

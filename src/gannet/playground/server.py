@@ -14,11 +14,11 @@ Standard library only (:class:`http.server.ThreadingHTTPServer`). Routes:
     then the state at the new generator (as ``GET /api/analytic``).
 ``POST /api/live/start`` ``{data, loss, k, lr, [seed]}``
     A new :class:`~gannet.playground.live.LiveSession`: a real gannet Trainer (small MLPs, Adam,
-    batch 256) in a temporary run folder. Returns the session id and its state.
+    batch 256), in memory. Returns the session id and its state.
 ``POST /api/live/step`` ``{session, n}``
     ``n`` iterations of Algorithm 1 (``Trainer.alternating_iteration``), then the state.
 ``POST /api/live/stop`` ``{session}``
-    Ends a session and deletes its temporary folder.
+    Ends a session and frees it.
 
 Malformed requests get a JSON error ``{"error": ...}`` with a 4xx status (400 bad input,
 404 unknown path or session, 405 wrong method, 411/413 missing or oversized body) and the
