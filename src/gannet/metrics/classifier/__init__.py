@@ -1,0 +1,66 @@
+"""gannet's own image classifier, for measuring which classes a generator produces.
+
+A small CNN trained by gannet itself on MNIST or Fashion-MNIST, so mode metrics (and, later,
+FID/KID-style feature statistics) need no downloaded third-party weights:
+
+    conv 3x3 (32) - BatchNorm - ReLU - max-pool 2
+    conv 3x3 (64) - BatchNorm - ReLU - max-pool 2
+    fc 128 - ReLU                      <- features(x): the penultimate layer, 128 values
+    dropout 0.5 - fc 10                <- forward(x) / logits(x)
+
+Inputs are images in [0, 1], shape (N, 1, 28, 28) (or flattened to 784 values); the model
+standardises them with the training set's pixel mean and std, kept as buffers.
+
+Training (:func:`train_classifier`): Adam with a one-cycle learning-rate schedule (peak
+3e-3), batch 128, on the dataset's training split (the first 50,000 rows; the last 10,000
+are the validation split, as everywhere in gannet), seeded. The test accuracy is measured
+on the 10,000 test images and stored with the weights.
+
+Cache: ``cache_dir("classifiers") / "<dataset>.pt"`` (``$GANNET_CACHE/classifiers``, else
+``$XDG_CACHE_HOME/gannet/classifiers``, else ``~/.cache/gannet/classifiers``), written
+atomically, with a readable ``<dataset>.json`` beside it. The ``.pt`` file is a plain dict of
+tensors and primitive values loaded with ``torch.load(weights_only=True)``, so it can never
+run code; every problem loading it is one :class:`GannetError` line (the file is written
+and read by :mod:`gannet.checkpoint`'s ``save_weights_file`` / ``load_weights_file``, as
+training checkpoints are).
+"""
+
+from gannet.metrics.classifier.model import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EPOCHS,
+    DEFAULT_LR,
+    Classifier,
+    Progress,
+    evaluate_accuracy,
+    fit_classifier,
+)
+from gannet.metrics.classifier.store import (
+    FORMAT,
+    SUPPORTED,
+    VERSION,
+    ClassifierInfo,
+    cached_classifier,
+    classifier_path,
+    load_classifier,
+    save_classifier,
+    train_classifier,
+)
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_EPOCHS",
+    "DEFAULT_LR",
+    "FORMAT",
+    "SUPPORTED",
+    "VERSION",
+    "Classifier",
+    "ClassifierInfo",
+    "Progress",
+    "cached_classifier",
+    "classifier_path",
+    "evaluate_accuracy",
+    "fit_classifier",
+    "load_classifier",
+    "save_classifier",
+    "train_classifier",
+]
