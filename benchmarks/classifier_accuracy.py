@@ -22,21 +22,16 @@ gannet cache, exactly as ``gannet classifier train DATASET --force`` would, unle
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import torch
-
+from common import print_machine, write_results
 from gannet.config import DataConfig
 from gannet.data import DATASETS
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
 from gannet.metrics.classifier import DEFAULT_EPOCHS, SUPPORTED, save_classifier, train_classifier
 
 HERE = Path(__file__).resolve().parent
@@ -111,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-save", action="store_true", help="do not update the gannet cache")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "classifier_accuracy.json")
     args = parser.parse_args(argv)
+    print_machine()
 
     results: dict[str, Any] = {}
     skipped: dict[str, str] = {}
@@ -122,19 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"{name}: training for {args.epochs} epochs (data in {where}) ...", flush=True)
         results[name] = _bench(name, args)
-    report = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "python benchmarks/classifier_accuracy.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "machine": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads_default": torch.get_num_threads(),
-        "results": results,
-        "skipped": skipped,
-    }
-    atomic_write_bytes(args.out, (json.dumps(report, indent=2) + "\n").encode())
+    report = {"results": results, "skipped": skipped}
+    write_results(args.out, report, script=__file__, argv=argv)
     print(f"wrote {args.out}")
     failed = [n for n, r in results.items() if r["meets_target"] is False]
     if failed:

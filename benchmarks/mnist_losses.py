@@ -32,16 +32,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from common import print_machine, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 ALL_MODELS = ("paper", "dcgan")
@@ -181,28 +180,14 @@ def markdown_table(runs: list[dict[str, Any]]) -> str:
 
 
 def write_json(path: Path, argv: list[str], runs: list[dict[str, Any]], finished: bool) -> None:
-    payload = {
-        "benchmark": "mnist_losses",
-        "finished": finished,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "benchmarks/mnist_losses.py", *argv]),
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "cpu_count": str(os.cpu_count()),
-        },
-        "runs": runs,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    tmp.replace(path)
+    write_results(path, {"finished": finished, "runs": runs}, script=__file__, argv=argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    print_machine()
     out = Path(args.out)
     runs: list[dict[str, Any]] = []
     started = time.perf_counter()

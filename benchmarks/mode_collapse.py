@@ -48,17 +48,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from common import print_machine, utc_now, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 ALL_LOSSES = ("minimax", "non-saturating", "wasserstein", "wgan-gp", "hinge", "least-squares")
@@ -71,7 +70,7 @@ N_SAMPLES = 2500
 """Samples drawn per run, as in VEEGAN and PacGAN."""
 SAMPLE_SEED = 0
 """Noise seed of the 2,500 evaluation samples (gannet eval's default)."""
-STARTED_AT = datetime.now(UTC).isoformat(timespec="seconds")
+STARTED_AT = utc_now()
 BAR_HQ = 0.90
 """The issue's bar: all modes covered with at least 90 % high-quality samples, every seed."""
 
@@ -324,25 +323,6 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def versions() -> dict[str, str]:
-    import gannet
-
-    out = {
-        "python": platform.python_version(),
-        "gannet": getattr(gannet, "__version__", "?"),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "cpu_count": str(os.cpu_count()),
-    }
-    try:
-        import numpy
-
-        out["numpy"] = numpy.__version__
-    except ImportError:  # pragma: no cover
-        pass
-    return out
-
-
 def write_json(
     path: Path,
     args: argparse.Namespace,
@@ -353,14 +333,9 @@ def write_json(
     finished: bool,
 ) -> None:
     payload = {
-        "benchmark": "mode_collapse",
         "finished": finished,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "started": STARTED_AT,
-        "command": " ".join(["python", "benchmarks/mode_collapse.py", *argv]),
         "wall_seconds": round(time.perf_counter() - started, 1),
-        "versions": versions(),
-        "torch_threads": torch.get_num_threads(),
         "steps": args.steps,
         "seeds": args.seeds,
         "samples_per_run": N_SAMPLES,
@@ -371,10 +346,7 @@ def write_json(
         "summary": summarise(runs) if runs else [],
         "runs": runs,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=1) + "\n")
-    tmp.replace(path)
+    write_results(path, payload, script=__file__, argv=argv, indent=1)
 
 
 def plot(
@@ -431,10 +403,7 @@ def merge(args: argparse.Namespace, argv: list[str]) -> int:
     skipped = {json.dumps(s, sort_keys=True): s for part in parts for s in part["skipped"]}
     rows = summarise(runs)
     payload = {
-        "benchmark": "mode_collapse",
         "finished": all(part["finished"] for part in parts),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "benchmarks/mode_collapse.py", *argv]),
         "merged_from": [
             {
                 "file": f,
@@ -442,15 +411,16 @@ def merge(args: argparse.Namespace, argv: list[str]) -> int:
                 "wall_seconds": part["wall_seconds"],
                 "finished": part["finished"],
                 "started": part.get("started"),
-                "ended": part["date"],
+                # files written before benchmarks/common.py: "date", "versions", "torch_threads"
+                "ended": part.get("created", part.get("date")),
+                "machine": part.get("machine")
+                or {**part.get("versions", {}), "torch_threads": part.get("torch_threads")},
             }
             for f, part in zip(args.merge, parts, strict=True)
         ],
         "wall_seconds": max(part["wall_seconds"] for part in parts),
         "wall_note": "wall_seconds is the longest single invocation; merged_from says when "
         "each started and ended (some may have run in parallel, some one after another)",
-        "versions": parts[0]["versions"],
-        "torch_threads": parts[0]["torch_threads"],
         "steps": sorted({part["steps"] for part in parts}),
         "seeds": sorted({s for part in parts for s in part["seeds"]}),
         "samples_per_run": N_SAMPLES,
@@ -461,9 +431,7 @@ def merge(args: argparse.Namespace, argv: list[str]) -> int:
         "summary": rows,
         "runs": runs,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=1) + "\n")
+    out = write_results(args.out, payload, script=__file__, argv=argv, indent=1)
     print(markdown_table(rows))
     print(f"\nmerged {len(runs)} runs into {out}")
     return 0
@@ -475,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge:
         return merge(args, argv)
     torch.set_num_threads(args.threads)
+    print_machine()
     started = time.perf_counter()
     configs, skipped = configurations(args)
     out = Path(args.out)

@@ -19,12 +19,13 @@ Output: the figures on stdout and as JSON in ``--out`` (default
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import torch
 from torch import Tensor
+
+from common import print_machine, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 QUANTILES = (0.1, 0.5, 0.9)
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(REPO / "benchmarks/results/parzen_nearest.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    print_machine()
 
     from gannet.data import load_dataset
     from gannet.errors import GannetError
@@ -85,8 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     test = data.test.reshape(data.test.shape[0], -1).float()
     real = data.train[:n].reshape(n, -1).float()
     result = {
-        "benchmark": "parzen_nearest",
-        "command": " ".join(["python", "benchmarks/parzen_nearest.py", *argv]),
         "run": str(args.run),
         "checkpoint": str(run.checkpoint),
         "epoch": run.epoch,
@@ -102,9 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['nearest_sq_distance_mean']:.2f} (10/50/90 %: {q}); grey pixels "
             f"{100 * r['grey_pixel_fraction']:.1f} %; ink {r['ink_per_image']:.1f}"
         )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_results(args.out, result, script=__file__, argv=argv)
     print(f"JSON: {out}")
     return 0
 

@@ -24,13 +24,14 @@ Output: a table on stdout and JSON in ``--out`` (default
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from common import print_machine, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 SIDE = 28
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    print_machine()
 
     from gannet.config import DataConfig
     from gannet.data import load_dataset
@@ -72,10 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = load_dataset(DataConfig(name="mnist", validation_size=10000, data_dir=args.data_dir))
         sets = {"real_training_images": data.train[:n].reshape(n, -1).float()}
-        result: dict = {
-            "benchmark": "parzen_smoothing",
-            "command": " ".join(["python", "benchmarks/parzen_smoothing.py", *argv]),
-        }
+        result: dict = {}
         if args.run:
             run = load_run(args.run, args.checkpoint, ema=not args.raw)
             if run.config.data.name != "mnist":
@@ -107,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             score = f"{r.test_ll:7.1f} ± {r.test_se:4.1f}"
             print(f"{a:5.2f}  {name:22s} {change:13.4f}  {score}  {r.sigma:.3f}")
     result["results"] = rows
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_results(args.out, result, script=__file__, argv=argv)
     print(f"JSON: {out}")
     return 0
 

@@ -31,18 +31,16 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import os
-import platform
 import struct
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from common import print_machine, write_results
 from gannet.metrics.parzen import parzen_evaluate, parzen_log_likelihood
 
 N_SAMPLES, N_VALIDATION, N_TEST, DIM = 10_000, 1_000, 10_000, 784
@@ -150,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
 
     chunk = args.chunk_size or DEFAULT_CHUNK_SIZE
     torch.set_num_threads(args.threads)
+    print_machine()
     report: dict[str, object] = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "protocol": {
             "samples": N_SAMPLES,
             "validation_rows": N_VALIDATION,
@@ -160,11 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             "sigmas": "10 log-spaced 0.1..1.0",
         },
         "target_seconds": 5.0,
-        "threads": torch.get_num_threads(),
         "chunk_size": chunk,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "machine": platform.processor() or platform.machine(),
         "results": {},
     }
     results: dict[str, object] = {}
@@ -176,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         results[name] = r
     report["results"] = results
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_results(args.out, report, script=__file__, argv=argv)
     print(f"wrote {args.out}")
     return 0
 

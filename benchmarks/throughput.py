@@ -43,15 +43,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
 import os
-import platform
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +57,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-import gannet
+from common import print_machine, write_results
 from gannet.config import Config, DataConfig
 from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
@@ -241,16 +238,6 @@ def load_data(data_dir: str) -> tuple[Dataset, str]:
     return Dataset(name="random", train=x, source="synthetic"), "random pixels"
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iters", type=int, default=40, help="iterations per timed block")
@@ -276,17 +263,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    threads = torch.get_num_threads()
+    print_machine()
     data, data_desc = load_data(args.data_dir)
     x = data.train.contiguous()
     sample_dim = math.prod(data.sample_shape)
     tmp = Path(tempfile.mkdtemp(prefix="gannet-throughput-"))
 
-    print(
-        f"torch {torch.__version__}, {threads} threads, CPU capability "
-        f"{torch.backends.cpu.get_cpu_capability()}, {cpu_name()}; data: {data_desc}",
-        flush=True,
-    )
+    print(f"data: {data_desc}", flush=True)
     peaks = {
         "fp32_mm_2048": matmul_gflops(torch.float32, 2048),
         "bf16_mm_1024": matmul_gflops(torch.bfloat16, 1024, repeats=2),
@@ -379,15 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     result = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
-        "gannet_version": gannet.__version__,
-        "torch_version": torch.__version__,
-        "python": platform.python_version(),
-        "cpu": cpu_name(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "mkldnn_bf16_supported": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
-        "threads": threads,
         "data": data_desc,
         "batch_size": base.train.batch_size,
         "k": base.train.k,
@@ -399,9 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": rows,
         "fit": fit,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_results(args.out, result, script=__file__, argv=argv)
     print(f"wrote {out}")
     return 0
 

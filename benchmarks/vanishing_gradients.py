@@ -37,18 +37,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from common import print_machine, write_results
 from gannet.config import Config
 from gannet.rundir import METRICS, read_metrics
 from gannet.training import Trainer, start_run
@@ -199,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(REPO / "benchmarks/results/vanishing_gradients.json"))
     p.add_argument("--plot", default=str(REPO / "docs/img/vanishing-gradients.png"))
     args = p.parse_args(argv)
+    print_machine()
 
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -231,9 +230,6 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     result = {
-        "benchmark": "vanishing_gradients",
-        "command": " ".join(["python benchmarks/vanishing_gradients.py", *(argv or sys.argv[1:])]),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "setup": {
             "model": "paper-mlp G, paper-maxout D (gannet.Config() defaults)",
             "optimizer": "paper-sgd lr 0.1, momentum 0.5, batch 100, k 1",
@@ -243,12 +239,6 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "threads": args.threads,
         },
-        "machine": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "cpu": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-        },
         "start": start,
         "summary": summary,
         "runs": runs,
@@ -257,9 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         "gradient of G's cost at that step's update. d_fake is mean sigmoid(D(G(z))) in "
         "D's update of the same iteration (D in training mode, dropout on).",
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    out = write_results(args.out, result, script=__file__, argv=argv, indent=1)
     plot(runs, args, Path(args.plot))
     print(f"wrote {out} and {args.plot} ({Path(args.plot).stat().st_size // 1024} KB)")
     return 0
