@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 import gannet
 from gannet.config import Config
@@ -86,15 +88,43 @@ def test_integration_mnist_subset(mnist_path, tmp_path):
     assert str(mnist_path) in status["data_source"]
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """G's weights after the small run with a schedule and a seed (``again`` > 0: trained
+    again from scratch); each run is trained once for the module."""
+    gen = torch.Generator().manual_seed(0)
+    data = Dataset("tiny", torch.rand(400, 1, 8, 8, generator=gen), source="memory")
+    cache: dict[tuple[str, int, int], list[torch.Tensor]] = {}
+
+    def weights(schedule: str, seed: int = 0, again: int = 0) -> list[torch.Tensor]:
+        key = (schedule, seed, again)
+        if key not in cache:
+            config = small([f"train.schedule='{schedule}'", f"train.seed={seed}"])
+            out = tmp_path_factory.mktemp("seeds") / "run"
+            run = gannet.train(config, out=out, dataset=data)
+            cache[key] = [p.detach() for p in run.generator.parameters()]
+        return cache[key]
+
+    return weights
+
+
+def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.equal(pa, pb) for pa, pb in zip(a, b, strict=True))
+
+
 @pytest.mark.parametrize("schedule", ["alternating", "simultaneous"])
-def test_same_seed_same_weights(tiny_images, tmp_path, schedule):
-    config = small([f"train.schedule='{schedule}'"])
-    a = gannet.train(config, out=tmp_path / "a", dataset=tiny_images)
-    b = gannet.train(config, out=tmp_path / "b", dataset=tiny_images)
-    for pa, pb in zip(a.generator.parameters(), b.generator.parameters(), strict=True):
-        assert torch.equal(pa, pb)
-    c = gannet.train(small(["train.seed=1"]), out=tmp_path / "c", dataset=tiny_images)
-    assert not torch.equal(next(a.generator.parameters()), next(c.generator.parameters()))
+def test_same_seed_same_weights(trained, schedule):
+    assert same(trained(schedule), trained(schedule, again=1))
+
+
+@pytest.mark.parametrize("schedule", ["alternating", "simultaneous"])
+def test_the_seed_alone_changes_the_weights(trained, schedule):
+    assert not same(trained(schedule), trained(schedule, seed=1))
+
+
+def test_the_schedule_alone_changes_the_weights(trained):
+    """Same seed, so the same initial weights, noise stream and data order."""
+    assert not same(trained("alternating"), trained("simultaneous"))
 
 
 def test_k_discriminator_steps_per_generator_step(tiny_images, tmp_path):
@@ -118,29 +148,66 @@ def test_k_discriminator_steps_per_generator_step(tiny_images, tmp_path):
 
 
 def test_simultaneous_uses_old_parameters_for_both_gradients(tiny_images, tmp_path):
-    """Both gradients equal those computed at the parameters before the update."""
-    config = small(["train.schedule='simultaneous'", "train.epochs=1"])
+    """One simultaneous update moves D and G by their gradients at the parameters before
+    the update, from one minibatch of data and one of noise. (The paper's SGD starts with a
+    zero momentum increment, so the first update is exactly -lr * gradient; D's dropout is
+    off so D is a deterministic function of its input.)"""
+    config = small(
+        [
+            "train.schedule='simultaneous'",
+            "train.max_steps=1",
+            "model.d_input_keep=1.0",
+            "model.d_hidden_keep=1.0",
+            "model.d_init_range=0.1",
+        ]
+    )
     trainer = Trainer.create(config, tmp_path / "run", tiny_images)
-    trainer._start_epoch()
-    g0 = [p.detach().clone() for p in trainer.G.parameters()]
-    d0 = [p.detach().clone() for p in trainer.D.parameters()]
-    rng = torch.get_rng_state()
-    trainer.simultaneous_iteration()
-    g_grads = [p.grad.clone() for p in trainer.G.parameters()]
-    # Recompute at the old parameters with the same randomness.
+    G0, D0 = copy.deepcopy(trainer.G), copy.deepcopy(trainer.D)
+    calls: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {"G": [], "D": []}
+
+    def recorder(name):
+        def hook(module, args, output):
+            if module.training:  # not a sample grid
+                calls[name].append((args[0].detach().clone(), output.detach().clone()))
+
+        return hook
+
+    hooks = [trainer.G.register_forward_hook(recorder("G"))]
+    hooks.append(trainer.D.register_forward_hook(recorder("D")))
+    trainer.fit()
+    for h in hooks:
+        h.remove()
+
+    m = config.train.batch_size
+    [(z, fake)] = calls["G"]  # one noise minibatch
+    fakes = {row.numpy().tobytes() for row in fake}
+    seen = torch.cat([x for x, _ in calls["D"]])
+    is_fake = torch.tensor([row.numpy().tobytes() in fakes for row in seen])
+    x = seen[~is_fake]  # the real minibatch D saw
+    assert int(is_fake.sum()) == m and x.shape[0] == m
+    assert all((tiny_images.train == row).flatten(1).all(1).any() for row in x)
+
+    # Both costs at the old parameters (non-saturating loss), from that one minibatch.
+    d_fake = D0(G0(z))
+    d_cost = F.softplus(-D0(x)).mean() + F.softplus(d_fake).mean()
+    g_cost = F.softplus(-d_fake).mean()
+    d_grads = torch.autograd.grad(d_cost, list(D0.parameters()), retain_graph=True)
+    g_grads = torch.autograd.grad(g_cost, list(G0.parameters()))
+    lr = config.optim.lr
+    for new, old, grad in (
+        *zip(trainer.D.parameters(), D0.parameters(), d_grads, strict=True),
+        *zip(trainer.G.parameters(), G0.parameters(), g_grads, strict=True),
+    ):
+        torch.testing.assert_close(new.detach(), old.detach() - lr * grad, rtol=0, atol=1e-6)
+    # The tolerance tells the orders apart: G's gradient at D's updated weights (the
+    # alternating order) would have moved G by far more than it.
+    D1 = copy.deepcopy(D0)
     with torch.no_grad():
-        for p, v in zip(trainer.G.parameters(), g0, strict=True):
-            p.copy_(v)
-        for p, v in zip(trainer.D.parameters(), d0, strict=True):
-            p.copy_(v)
-    torch.set_rng_state(rng)
-    z = trainer.noise(trainer.m)
-    x = trainer.batch(0)
-    _, d_fake = trainer.D(torch.cat([x, trainer.G(z)])).split(trainer.m)
-    g_cost = trainer.loss.g_cost(d_fake)
-    expected = torch.autograd.grad(g_cost, list(trainer.G.parameters()))
-    for got, want in zip(g_grads, expected, strict=True):
-        assert torch.allclose(got, want, atol=1e-7)
+        for p, grad in zip(D1.parameters(), d_grads, strict=True):
+            p.sub_(lr * grad)
+    late = torch.autograd.grad(F.softplus(-D1(G0(z))).mean(), list(G0.parameters()))
+    gap = max(float((a - b).abs().max()) for a, b in zip(late, g_grads, strict=True))
+    assert lr * gap > 1e-5
 
 
 def test_epoch_permutation_is_a_pure_function():
