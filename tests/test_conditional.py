@@ -163,17 +163,49 @@ def small(*extra: str) -> Config:
     )
 
 
+def labels_passed(args: tuple, kwargs: dict) -> torch.Tensor:
+    """The labels a conditional G or D was called with (second argument, or y=)."""
+    y = args[1] if len(args) > 1 else kwargs["y"]
+    assert isinstance(y, torch.Tensor)
+    return y
+
+
 def test_real_labels_follow_the_image_permutation(tmp_path: Path) -> None:
-    trainer = Trainer(small(), tmp_path / "run", tiny_labelled())
-    trainer._start_epoch()
-    for i in range(3):
-        x, y = trainer.batch(i), trainer.batch_labels(i)
-        assert y is not None
-        assert torch.equal(x[:, 0, 0, 0], (y.float() + 1) / 8)
-    assert trainer.num_classes == 4
+    """Over one epoch D sees every real image once, each with its own label (the labels are
+    gathered in the images' shuffled order); the epoch's sample grid has one row per class,
+    the same noise in every row."""
+    config = small()
+    trainer = Trainer.create(config, tmp_path / "run", tiny_labelled())
+    fakes: set[bytes] = set()
+    real_labels: list[int] = []
+    grids: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def g_hook(module: torch.nn.Module, args: tuple, kwargs: dict, out: torch.Tensor) -> None:
+        if module.training:
+            fakes.update(row.detach().numpy().tobytes() for row in out)
+        else:
+            grids.append((args[0].clone(), labels_passed(args, kwargs).clone()))
+
+    def d_hook(module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+        for row, label in zip(args[0], labels_passed(args, kwargs).tolist(), strict=True):
+            if row.detach().numpy().tobytes() not in fakes:  # a real image
+                assert torch.all(row == (label + 1) / 8), "a real image with another label"
+                real_labels.append(label)
+
+    handles = [
+        trainer.G.register_forward_hook(g_hook, with_kwargs=True),
+        trainer.D.register_forward_pre_hook(d_hook, with_kwargs=True),
+    ]
+    trainer.fit()
+    for h in handles:
+        h.remove()
+    assert sorted(real_labels) == sorted(tiny_labelled().train_labels.tolist())
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["num_classes"] == 4
     # the fixed sample grid: one row per class, fixed labels
-    assert trainer.fixed_y.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
-    assert torch.equal(trainer.fixed_z[:3], trainer.fixed_z[3:6])
+    assert grids, "no sample grid was drawn at the end of the epoch"
+    z, y = grids[0]
+    assert y.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert torch.equal(z[:3], z[3:6]) and not torch.equal(z[0], z[1])
 
 
 def test_refused_on_unlabelled_data(tiny_images, tmp_path: Path) -> None:
@@ -184,11 +216,27 @@ def test_refused_on_unlabelled_data(tiny_images, tmp_path: Path) -> None:
 
 
 def test_fake_labels_change_nothing_unconditional(tiny_images, tmp_path: Path) -> None:
-    """Unconditional runs draw no labels: the global RNG stream is what it was."""
-    config = small("model.conditional=false", "train.max_steps=3")
-    a = Trainer.create(config, tmp_path / "a", tiny_images)
-    a.fit()
-    assert a.fake_labels(5) is None and a.batch_labels(0) is None
+    """Unconditional runs draw no labels: the global RNG stream advances by the noise draws
+    alone (D's dropout is off here), as before conditional GANs; a conditional run, which
+    does draw labels, ends elsewhere."""
+    steps, m, z_dim = 3, 20, 8
+
+    def rng_after_training(config: Config, out: Path, data: Dataset) -> bool:
+        trainer = Trainer.create(config, out, data)
+        start = torch.get_rng_state()
+        trainer.fit()
+        end = torch.get_rng_state()
+        saved = torch.load(out / "checkpoint.pt", weights_only=True)["rng"]["torch"]
+        assert torch.equal(saved, end)
+        torch.set_rng_state(start)
+        for _ in range(2 * steps):  # Algorithm 1, k = 1: noise for the D step and the G step
+            torch.rand(m, z_dim)
+        return torch.equal(torch.get_rng_state(), end)
+
+    no_dropout = ("model.d_input_keep=1.0", "model.d_hidden_keep=1.0", f"train.max_steps={steps}")
+    config = small("model.conditional=false", *no_dropout)
+    assert rng_after_training(config, tmp_path / "a", tiny_images)
+    assert not rng_after_training(small(*no_dropout), tmp_path / "b", tiny_labelled())
 
 
 def test_conditional_mixture_2d(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
