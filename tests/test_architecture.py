@@ -41,9 +41,13 @@ def _private_names_of_training() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef | ast.ClassDef) and _private(node.name):
                 names.add(node.name)
-            elif isinstance(node, ast.Attribute) and _private(node.attr):
-                if isinstance(node.value, ast.Name) and node.value.id == "self":
-                    names.add(node.attr)
+            elif (
+                isinstance(node, ast.Attribute)
+                and _private(node.attr)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "self"
+            ):
+                names.add(node.attr)
     return names
 
 

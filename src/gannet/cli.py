@@ -33,22 +33,6 @@ COMMANDS: tuple[str, ...] = (
 )
 """The command modules, in ``gannet --help`` order; each defines ``add_parser(sub)``."""
 
-_DECORATED: dict[str, AddParser] = {}
-
-
-def command(name: str) -> Callable[[AddParser], AddParser]:
-    """Transitional: the old registration decorator, kept only for command modules that do
-    not define ``add_parser`` yet (:mod:`gannet.commands.figures`, being split). It records
-    the decorated function as its module's ``add_parser``; the module must still be listed in
-    :data:`COMMANDS`. Remove it once no module uses it."""
-
-    def add(fn: AddParser) -> AddParser:
-        _DECORATED[fn.__module__] = fn
-        return fn
-
-    return add
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gannet",
@@ -59,14 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        _add_parser(name)(sub)
+        add: AddParser = importlib.import_module(name).add_parser
+        add(sub)
     return parser
-
-
-def _add_parser(module_name: str) -> AddParser:
-    module = importlib.import_module(module_name)
-    add: AddParser | None = getattr(module, "add_parser", None)
-    return add if add is not None else _DECORATED[module_name]
 
 
 EXIT_BROKEN_PIPE = 141
@@ -115,7 +94,5 @@ def _stdout_to_devnull() -> None:
         os.close(devnull)
 
 
-if __name__ == "__main__":  # run as `python -m gannet.cli`: use the importable module, whose
-    from gannet.cli import main as _main  # _DECORATED the transitional @command fills
-
-    sys.exit(_main())
+if __name__ == "__main__":
+    sys.exit(main())

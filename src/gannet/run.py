@@ -1,15 +1,5 @@
-"""A trained run, loaded for use (:func:`load_run`); the folder's layout is in
-:mod:`gannet.rundir`. A run explains itself without its command line:
-
-RUN/config.toml          the resolved config
-RUN/run.json             status, versions, device, data source, progress
-RUN/metrics.jsonl        one JSON line per logging interval
-RUN/samples/epoch-NNNN.png   samples from one fixed noise batch, after every epoch
-RUN/curves.png           the training curves
-RUN/checkpoint.pt        the latest full checkpoint (exact resume)
-RUN/snapshots/epoch-NNNN.pt  G and D weights kept along the way (for evaluation)
-RUN/eval/                evaluation results
-"""
+"""A trained run, loaded for use (:func:`load_run`): its config, G (the EMA average when kept),
+D and metrics. The folder's layout is described in :mod:`gannet.rundir`."""
 
 from __future__ import annotations
 

@@ -10,12 +10,10 @@ import argparse
 import time
 from pathlib import Path
 
-from gannet.cli import command
 from gannet.errors import GannetError
 
 
-@command("figure")
-def _figure_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "figure",
         help="draw the paper's figures (samples + nearest neighbours, interpolation, 1-D toy)",
