@@ -14,6 +14,7 @@ from gannet.data import Dataset
 from gannet.errors import GannetError
 from gannet.models import MODELS, build_discriminator, build_generator, sample_noise
 from gannet.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gannet.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES = [(1, 28, 28), (3, 32, 32), (1, 64, 64), (3, 64, 64)]
@@ -128,11 +129,8 @@ def test_configs_load() -> None:
     assert (mnist.data.name, cifar.data.name) == ("mnist", "cifar10")
 
 
-def test_short_training_run(tmp_path: Path) -> None:
-    """A DCGAN trains on 28 x 28 images and its run loads back with the same weights."""
-    gen = torch.Generator().manual_seed(0)
-    data = Dataset("tiny28", torch.rand(128, 1, 28, 28, generator=gen), source="memory")
-    config = Config().with_overrides(
+def dcgan_run_config(*extra: str) -> Config:
+    return Config().with_overrides(
         [
             "model.generator='dcgan-g'",
             "model.discriminator='dcgan-d'",
@@ -146,11 +144,31 @@ def test_short_training_run(tmp_path: Path) -> None:
             "train.log_every=2",
             "train.progress='none'",
             "train.n_fixed_samples=16",
+            *extra,
         ]
     )
-    run = gannet.train(config, out=tmp_path / "run", dataset=data)
+
+
+def test_short_training_run(tmp_path: Path) -> None:
+    """A DCGAN trains on 28 x 28 images and its run loads back with the same weights (batch
+    norm statistics included): samples of the loaded run equal the trained G's own on the
+    same noise."""
+    gen = torch.Generator().manual_seed(0)
+    data = Dataset("tiny28", torch.rand(128, 1, 28, 28, generator=gen), source="memory")
+    trainer = Trainer.create(dcgan_run_config(), tmp_path / "run", dataset=data)
+    trainer.fit()
+    run = gannet.load_run(tmp_path / "run")
     assert run.step == 8
     assert (tmp_path / "run" / "samples" / "epoch-0002.png").is_file()
     x = run.sample(10, seed=1)
     assert x.shape == (10, 1, 28, 28) and x.min() >= 0 and x.max() <= 1
-    assert torch.equal(x, run.sample(10, seed=1))
+    # The trained G in memory, in eval mode, on the noise sample(seed=1) draws.
+    trained = trainer.G.eval()
+    assert any(isinstance(m, nn.BatchNorm2d) for m in trained.modules())
+    z = sample_noise(10, 16, run.config.model.noise, "cpu", torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(x, trained(z))
+    assert not torch.equal(x, run.sample(10, seed=2))
+    loaded, kept = run.generator.state_dict(), trainer.G.state_dict()
+    assert loaded.keys() == kept.keys() and any(k.endswith("running_var") for k in kept)
+    assert all(torch.equal(loaded[k], kept[k]) for k in kept)
