@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 import gannet
 from gannet.cli import main
@@ -240,10 +241,41 @@ def test_impossible_shape(mnist_run, tmp_path):
     )
 
 
-def test_resume_accepts_a_new_data_dir(mnist_run):
-    run, data_dir = mnist_run
-    proc = run_cli("train", "--resume", str(run), "--data-dir", str(data_dir))
-    assert proc.returncode == 0, proc.stderr
+def test_resume_accepts_a_new_data_dir(mnist_run, tmp_path):
+    """A run stopped by train.max_steps, resumed from another folder holding the same files
+    with a larger max_steps (both resumable overrides), continues from its checkpoint and
+    ends exactly as an uninterrupted run."""
+    _, data_dir = mnist_run
+    config = tmp_path / "c.toml"
+    tiny_mnist_config(data_dir, "train.epochs=2", "train.log_every=1").save(config)
+    reference, run = tmp_path / "reference", tmp_path / "run"
+    # 500 images in batches of 100: 5 steps per epoch; stop at 3, resume to 7 (epoch 2).
+    assert main(["train", str(config), "--out", str(reference), "--set", "train.max_steps=7"]) == 0
+    assert main(["train", str(config), "--out", str(run), "--set", "train.max_steps=3"]) == 0
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == 3
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for f in data_dir.iterdir():
+        (moved / f.name).symlink_to(f)
+    args = ["train", "--resume", str(run), "--data-dir", str(moved), "--set", "train.max_steps=7"]
+    assert main(args) == 0
+
+    assert Config.load(run / "config.toml").data.data_dir == str(moved)
+    assert json.loads((run / "run.json").read_text())["data_source"] == str(moved)
+    steps = [r["step"] for r in gannet.load_run(run).metrics]
+    assert steps == [r["step"] for r in gannet.load_run(reference).metrics] == list(range(1, 8))
+    a = torch.load(reference / "checkpoint.pt", weights_only=True)
+    b = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert a["step"] == b["step"] == 7
+    for part in ("generator", "discriminator"):
+        assert a[part].keys() == b[part].keys()
+        for key in a[part]:
+            assert torch.equal(a[part][key], b[part][key]), (part, key)
+    for part in ("opt_g", "opt_d"):
+        for i, state in a[part]["state"].items():
+            for key, value in state.items():
+                assert torch.equal(value, b[part]["state"][i][key]), (part, i, key)
+    assert torch.equal(a["rng"]["torch"], b["rng"]["torch"])
 
 
 @pytest.mark.parametrize(("args", "codes"), [(["datasets"], {141}), (["--help"], {0, 141})])
