@@ -73,10 +73,10 @@ def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
     before = path.read_bytes()
 
     def boom(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("os.replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(GannetError, match="cannot write .*c.pt.*No space left on device"):
         save_checkpoint(path, {**_state(), "generator": {"w": torch.zeros(3)}})
     assert path.read_bytes() == before
     assert not list(tmp_path.glob(".*tmp"))

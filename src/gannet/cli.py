@@ -75,6 +75,12 @@ def _run(argv: Sequence[str] | None) -> int:
     except GannetError as e:
         print(f"gannet: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # stdout's reader went away: main() handles it
+        raise
+    except OSError as e:  # a file-system failure no command turned into a GannetError
+        where = f" {str(e.filename)!r}" if e.filename else ""
+        print(f"gannet: error: cannot read or write{where}: {e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("gannet: interrupted", file=sys.stderr)
         return 130

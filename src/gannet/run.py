@@ -164,6 +164,14 @@ def load_run(
         with torch.random.fork_rng(devices=[]):  # u, v are loaded below: leave the RNG alone
             apply_spectral_norm(d)
     g_weights, uses_ema = ckpt.generator_weights(ema)
+    bad = [k for k, v in g_weights.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise GannetError(
+            f"checkpoint {str(ckpt_path)!r} holds non-finite (NaN or Inf) generator weights "
+            f"({bad[0]}{' and others' if len(bad) > 1 else ''}): its samples would be "
+            "meaningless; use an earlier snapshot (--checkpoint) or retrain with a lower "
+            "optim.lr"
+        )
     try:
         g.load_state_dict(g_weights)
         d.load_state_dict(ckpt.discriminator)

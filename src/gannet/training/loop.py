@@ -203,7 +203,7 @@ class Trainer:
         """Train until train.epochs (or train.max_steps) is reached, or a stop is requested
         (:meth:`request_stop`); returns the run folder (None without one)."""
         self.hooks.on_fit_start(self)
-        self.stats.reset()
+        self.stats.restart_clock()
         try:
             while not self.done and not self.stop_requested:
                 self.step()

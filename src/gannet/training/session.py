@@ -13,7 +13,17 @@ from pathlib import Path
 from gannet.config import Config
 from gannet.data import Dataset
 from gannet.errors import GannetError
-from gannet.rundir import CHECKPOINT, CONFIG, default_run_dir, is_run_dir, require_run_dir
+from gannet.io import remove_stale_temporaries, write_error
+from gannet.rundir import (
+    CHECKPOINT,
+    CONFIG,
+    METRICS,
+    default_run_dir,
+    is_run_dir,
+    read_metrics,
+    read_status,
+    require_run_dir,
+)
 from gannet.training.hooks import Hook, StatusFile, run_hooks
 from gannet.training.loop import Trainer
 from gannet.training.state import read_checkpoint, restore
@@ -42,6 +52,8 @@ def start_run(
     """A trainer for a new run in ``out`` (default: the next runs/NNNNN-<data> folder), with
     :func:`run_hooks` unless ``hooks`` is given; writes config.toml and run.json."""
     run_dir = Path(out) if out else default_run_dir(f"{config.data.name}")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GannetError(f"output {str(run_dir)!r} is a file, not a folder; choose another --out")
     if run_dir.exists() and any(run_dir.iterdir()):
         hint = " (resume it with --resume)" if is_run_dir(run_dir) else ""
         raise GannetError(
@@ -50,8 +62,10 @@ def start_run(
         )
     hook_list = list(run_hooks(run_dir) if hooks is None else hooks)
     trainer = Trainer(config, dataset, hook_list, run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "samples").mkdir(exist_ok=True)
+    try:
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GannetError(write_error(run_dir, e)) from None
     config.save(run_dir / CONFIG)
     status = trainer.hooks.find(StatusFile) or StatusFile(run_dir)
     status.write(trainer, "created")
@@ -79,10 +93,37 @@ def resume_run(
     hook_list = list(run_hooks(run_dir) if hooks is None else hooks)
     trainer = Trainer(config, dataset, hook_list, run_dir)
     ckpt = run_dir / CHECKPOINT
-    # Killed before its first checkpoint: the fresh trainer is exactly the start state.
-    if ckpt.is_file():
+    if ckpt.exists():  # read_checkpoint refuses a folder or a damaged file in one line
         restore(trainer, read_checkpoint(ckpt, map_location=trainer.device))
+    else:  # only a run killed before its first checkpoint may start again from step 0
+        require_no_checkpoint_yet(run_dir, trainer)
+    remove_stale_temporaries(run_dir)
     trainer.hooks.on_resume(trainer)
     if overrides:
         config.save(run_dir / CONFIG)
     return trainer
+
+
+def first_checkpoint_step(trainer: Trainer) -> int:
+    """The step of a run's first checkpoint: the first epoch end, the first
+    ``train.checkpoint_every`` step, or ``train.max_steps``, whichever comes first."""
+    tc = trainer.config.train
+    steps = [trainer.iterations_per_epoch, tc.checkpoint_every]
+    return min([*steps, tc.max_steps] if tc.max_steps else steps)
+
+
+def require_no_checkpoint_yet(run_dir: Path, trainer: Trainer) -> None:
+    """Refuse to restart a run from step 0 when it had a checkpoint (now missing): its
+    metrics reach the first checkpoint, or run.json records one. Restarting would
+    overwrite the metrics, samples, snapshots and status of a run that had trained."""
+    reached = max((int(r.get("step", 0)) for r in read_metrics(run_dir / METRICS)), default=0)
+    status = read_status(run_dir)
+    recorded = int(status.get("checkpoint_step", 0) or 0)
+    ended = status.get("status") in ("finished", "interrupted") and int(status.get("step", 0)) > 0
+    if reached >= first_checkpoint_step(trainer) or recorded > 0 or ended:
+        step = max(reached, recorded, int(status.get("step", 0) or 0))
+        raise GannetError(
+            f"run {str(run_dir)!r} has no {CHECKPOINT} but had trained to step {step}: "
+            "resuming would start again from step 0 and overwrite its files; put its "
+            f"{CHECKPOINT} back, or start a new run with another --out"
+        )

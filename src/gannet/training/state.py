@@ -73,6 +73,10 @@ class Checkpoint:
     """Training seconds, summed over sessions."""
     rng: dict[str, Any] | None = None
     """Every RNG state (:func:`capture_rng`)."""
+    interval: dict[str, Any] | None = None
+    """The logging interval's running sums at the checkpoint, so the metrics line of an
+    interval that spans a kill and a resume is the same as without the kill (older files
+    lack it: that interval then restarts at the resume)."""
     # ---- averages only
     averaged: dict[str, int] | None = None
     """``{"first", "last", "snapshots"}``: the epochs whose snapshots G averages."""
@@ -228,6 +232,7 @@ def capture(trainer: Trainer) -> Checkpoint:
         iteration_in_epoch=p.iteration_in_epoch,
         elapsed=p.elapsed,
         rng=capture_rng(),
+        interval=trainer.stats.state(),
         num_classes=trainer.num_classes,
     )
 
@@ -257,5 +262,7 @@ def restore(trainer: Trainer, ckpt: Checkpoint) -> None:
         p.step, p.epoch = ckpt.step, ckpt.epoch
         p.iteration_in_epoch, p.elapsed = ckpt.iteration_in_epoch, ckpt.elapsed
         restore_rng(ckpt.rng)
+        if ckpt.interval is not None:
+            trainer.stats.load(ckpt.interval, trainer.device)
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
         raise GannetError(f"the checkpoint does not match this run ({e})") from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -64,6 +65,22 @@ class IntervalStats:
         self.count = 0
         self.images = 0
         self.started = time.perf_counter()
+
+    def restart_clock(self) -> None:
+        """Start timing afresh (a new session) without dropping the interval's sums."""
+        self.images = 0
+        self.started = time.perf_counter()
+
+    def state(self) -> dict[str, Any]:
+        """The interval's sums and count, for the checkpoint (so an interval that spans a
+        kill and a resume is recomputed exactly)."""
+        sums = self._sum.cpu() if self._sum is not None else torch.zeros(len(ACCUMULATED))
+        return {"sums": sums.double(), "count": self.count}
+
+    def load(self, state: dict[str, Any], device: torch.device) -> None:
+        """Continue the interval saved by :meth:`state`."""
+        self.count = int(state["count"])
+        self._sum = state["sums"].to(device, torch.float64) if self.count else None
 
     def add(self, result: StepResult) -> None:
         d = result.d

@@ -3,12 +3,14 @@ failed), with versions, device, data source and progress."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
+from gannet.errors import GannetError
 from gannet.rundir import STATUS, read_status, write_status
 from gannet.training.hooks.base import Hook
 from gannet.version import __version__
@@ -28,6 +30,8 @@ class StatusFile(Hook):
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
+        self.checkpoint_step = 0
+        """The step of the run's last checkpoint (0: none yet)."""
 
     def write(self, trainer: Trainer, status: str) -> None:
         """Write run.json with ``status`` and the trainer's progress."""
@@ -50,13 +54,18 @@ class StatusFile(Hook):
                 "epoch": p.epoch - (1 if p.iteration_in_epoch == 0 else 0),
                 "iterations_per_epoch": trainer.iterations_per_epoch,
                 "elapsed_seconds": round(p.elapsed, 3),
+                "checkpoint_step": self.checkpoint_step,
             },
         )
 
     def on_fit_start(self, trainer: Trainer) -> None:
         self.write(trainer, "running")
 
+    def on_resume(self, trainer: Trainer) -> None:
+        self.checkpoint_step = trainer.progress.step
+
     def on_checkpoint(self, trainer: Trainer) -> None:
+        self.checkpoint_step = trainer.progress.step
         self.write(trainer, "running")
 
     def on_fit_end(self, trainer: Trainer, status: str) -> None:
@@ -64,7 +73,9 @@ class StatusFile(Hook):
 
     def on_error(self, trainer: Trainer, error: BaseException) -> None:
         if isinstance(error, KeyboardInterrupt):
-            self.write(trainer, "interrupted")
-            return
-        diverged = isinstance(error.__cause__, Diverged)
-        self.write(trainer, "diverged" if diverged else "failed")
+            status = "interrupted"
+        else:
+            status = "diverged" if isinstance(error.__cause__, Diverged) else "failed"
+        # Best effort: the error may be that this folder cannot be written.
+        with contextlib.suppress(GannetError, OSError):
+            self.write(trainer, status)
