@@ -177,7 +177,8 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, Any], int]] = [
     ("GET", "/../../etc/passwd", {}, 404),
     ("GET", "/static/../server.py", {}, 404),
     ("DELETE", "/api/analytic", {}, 405),
-    ("POST", "/api/analytic", {"raw": b"{}"}, 405),
+    ("PUT", "/api/analytic", {"raw": b"{}"}, 405),
+    ("POST", "/api/health", {"raw": b"{}"}, 405),
     ("GET", "/api/live/start", {}, 405),
     ("POST", "/api/analytic/step", {"raw": b"{not json"}, 400),
     ("POST", "/api/analytic/step", {"raw": b"[1, 2]"}, 400),
@@ -225,8 +226,9 @@ def test_broken_http_is_refused_and_server_keeps_serving(server: PlaygroundServe
             s.shutdown(socket.SHUT_WR)
             reply = s.recv(4096)
         # A 4xx status line, or (for a request line too broken to name a version) the
-        # HTTP/0.9-style error page without one.
-        assert re.match(rb"HTTP/1\.[01] 4\d\d ", reply) or b"Error code: 400" in reply, reply
+        # HTTP/0.9-style answer without one: a JSON error either way.
+        assert re.match(rb"HTTP/1\.[01] 4\d\d ", reply) or reply.startswith(b'{"error"'), reply
+        assert b'{"error": ' in reply or b'{"error":' in reply, reply
     status, r = get(server, "/api/analytic")
     assert status == 200 and r["criterion"] < 0
 

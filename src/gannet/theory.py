@@ -34,6 +34,7 @@ __all__ = [
     "MINUS_LOG_4",
     "Density",
     "criterion_for_gaussians",
+    "criterion_gradient_gaussian_g",
     "criterion_gradient_gaussians",
     "gaussian_grid",
     "gaussian_pdf",
@@ -339,14 +340,27 @@ def criterion_gradient_gaussians(
 ) -> tuple[float, float]:
     """(dC/dmu_g, dC/dsd_g): the exact gradient of :func:`criterion_for_gaussians` on its grid.
 
-    Analytic, not finite differences. Because D* maximises V pointwise (envelope theorem), the
-    derivative of C with respect to p_g at a grid point is just log(1 - D*), so
-    dC/dθ = ∫ (∂p_g/∂θ) log(1 - D*), with ∂p_g the derivative of the grid-normalised p_g.
-    Descending it moves p_g towards p_data; it vanishes when they are equal and (the paper's
-    saturation problem, in the limit) when they barely overlap.
+    Analytic, not finite differences (see :func:`criterion_gradient_gaussian_g`, which this
+    is for Gaussian data). Descending it moves p_g towards p_data; it vanishes when they are
+    equal and (the paper's saturation problem, in the limit) when they barely overlap.
     """
-    xs, p_raw, q_raw = _gauss_setup(mu_data, sd_data, mu_g, sd_g, x)
-    p = _density(p_raw, xs, "p_data")
+    xs, p_raw, _ = _gauss_setup(mu_data, sd_data, mu_g, sd_g, x)
+    return criterion_gradient_gaussian_g(p_raw, mu_g, sd_g, xs)
+
+
+def criterion_gradient_gaussian_g(
+    p_data: Density, mu_g: float, sd_g: float, x: ArrayLike
+) -> tuple[float, float]:
+    """(dC/dmu_g, dC/dsd_g) of C(G) = :func:`virtual_criterion` (p_data, N(mu_g, sd_g^2), x)
+    for any data density ``p_data`` on the grid ``x`` (a drawn one, a mixture).
+
+    Because D* maximises V pointwise (envelope theorem), the derivative of C with respect to
+    p_g at a grid point is just log(1 - D*), so dC/dθ = ∫ (∂p_g/∂θ) log(1 - D*), with ∂p_g the
+    derivative of the grid-normalised p_g.
+    """
+    xs = _grid(x)
+    p = _density(p_data, xs, "p_data")
+    q_raw = gaussian_pdf(xs, mu_g, sd_g)
     zq = float(trapezoid(q_raw, xs))
     if not zq > 0:
         raise GannetError("p_g is zero everywhere on the grid; widen or move the grid")

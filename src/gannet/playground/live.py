@@ -2,26 +2,40 @@
 
 :class:`LiveSession` is one game (a :class:`~gannet.training.Trainer` with small MLPs and no
 hooks, so it writes no files) and measures what the page draws; :class:`SessionStore` keeps the
-sessions of a server. Mode coverage on the 2-D mixtures is :mod:`gannet.metrics.modes`:
-the numbers ``gannet eval modes`` reports, on as many fresh samples as it draws (2,500).
+sessions of a server. Data: a 1-D Gaussian, the ``mixture-2d`` ring and grid, or points painted
+on the page (:mod:`gannet.playground.painted`). Mode coverage is :mod:`gannet.metrics.modes`:
+for the ring and grid the numbers ``gannet eval modes`` reports, on as many fresh samples as it
+draws (2,500); for a painted set the same metric with a mode at each dot.
+
+Measuring never changes training: it runs under ``torch.random.fork_rng``, so a session
+trained in one request of 100 iterations, in 100 requests of one, or one phase at a time
+(:meth:`LiveSession.phase`) ends with the same weights.
 """
 
 from __future__ import annotations
 
-import math
 import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+import torch
 
-from gannet import theory
-from gannet.jsonfloat import json_float
+from gannet.playground import measure
+from gannet.playground.painted import (
+    PAINT_RANGE,
+    PAINT_STD,
+    check_points,
+    painted_dataset,
+    painted_mode_stats,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor
+
+    from gannet.metrics.modes import ModeStats
 
 __all__ = [
     "LIVE_DATA",
@@ -35,7 +49,7 @@ __all__ = [
 MAX_SESSIONS = 4
 """Live sessions kept at once; starting another ends the least recently used one."""
 
-LIVE_DATA = ("gaussian-1d", "ring", "grid")
+LIVE_DATA = ("gaussian-1d", "ring", "grid", "painted")
 LIVE_LOSSES = ("minimax", "non-saturating")
 LIVE_GAUSSIAN = (3.0, 0.5)
 """Mean and std of the live 1-D data: away from where an untrained G puts its mass (near 0)."""
@@ -44,42 +58,56 @@ LIVE_GAUSSIAN = (3.0, 0.5)
 class LiveSession:
     """One live game: a gannet Trainer on toy data, stepped on request.
 
-    Training is gannet's own Algorithm 1 (``Trainer.alternating_iteration``); this class only
-    drives it through its public ``Trainer.step()`` (the same bookkeeping as ``fit``), and
-    measures the state for the page (losses on a fresh evaluation batch, p_g, D on a grid, and
-    on 2-D data the mode coverage of :func:`gannet.metrics.modes.mixture_mode_stats`).
+    Training is gannet's own Algorithm 1, driven through the trainer's public API:
+    :meth:`step` calls ``Trainer.step()`` (the same bookkeeping as ``fit``); :meth:`phase`
+    runs one iteration in slow motion, one ``Trainer.d_step`` or ``Trainer.g_step`` per call.
     """
 
-    EVAL_BATCH = 1024
-    HIST_SAMPLES = 20000
-    HIST_BINS = 90
-    CURVE_POINTS = 241
     CLOUD_POINTS = 1000
-    HEAT_SIZE = 40
 
-    def __init__(self, data: str, loss: str, k: int, lr: float, seed: int = 0) -> None:
+    def __init__(
+        self,
+        data: str,
+        loss: str,
+        k: int,
+        lr: float,
+        seed: int = 0,
+        points: Sequence[Sequence[float]] | None = None,
+    ) -> None:
         from gannet.config import Config
         from gannet.data.synthetic import mixture_2d_modes
         from gannet.training import Trainer
 
         self.id = secrets.token_hex(8)
-        self.settings = {"data": data, "loss": loss, "k": k, "lr": lr, "seed": seed}
+        self.settings: dict[str, Any] = {"data": data, "loss": loss, "k": k, "lr": lr, "seed": seed}
         self.lock = threading.Lock()
         self.last_used = time.monotonic()
         self.seconds = 0.0
         self.dim = 1 if data == "gaussian-1d" else 2
         self.mixture: str | None = None
-        """``ring`` or ``grid`` on 2-D data (the ``kind`` of the mode metric), else None."""
+        """``ring`` or ``grid`` on those 2-D data (the ``kind`` of the mode metric), else None."""
+        self.points: Tensor | None = None
+        """The painted dots (data ``painted``), else None."""
         self.mode_samples: Tensor | None = None
         """The samples of G behind the last 2-D ``coverage`` (the page draws the first
         ``CLOUD_POINTS``)."""
+        self.phase_index = 0
+        """The next phase of the iteration in progress: 0..k-1 D updates, k the G update."""
+        self.last_phase: dict[str, Any] | None = None
         config = Config()
         dc, mc, tc = config.data, config.model, config.train
+        dataset = None
+        self.modes: list[list[float]] = []
         if data == "gaussian-1d":
             dc.name, (dc.mean, dc.std) = "gaussian-1d", LIVE_GAUSSIAN
             lo, hi = min(-2.0, dc.mean - 5 * dc.std), max(2.0, dc.mean + 5 * dc.std)
-            self.modes: list[list[float]] = []
             self.mode_std = dc.std
+        elif data == "painted":
+            self.points = check_points(points or [])
+            self.settings["points"] = self.points.tolist()
+            dataset = painted_dataset(self.points, seed)
+            self.modes, self.mode_std = self.points.tolist(), PAINT_STD
+            lo, hi = PAINT_RANGE
         else:
             dc.name, dc.mixture = "mixture-2d", "ring" if data == "ring" else "grid"
             self.mixture = dc.mixture
@@ -90,41 +118,70 @@ class LiveSession:
         self.range = (lo, hi)
         dc.n_samples = 20000
         mc.generator, mc.discriminator = "mlp-g", "mlp-d"
-        mc.z_dim, mc.noise = (2 if self.dim == 1 else 4), "normal"
+        mc.z_dim, mc.noise = 2, "normal"  # 2-D noise: the manifold view shows all of it
         mc.g_hidden, mc.d_hidden = [64, 64], [64, 64]
         config.loss.name = loss
         config.optim.name, config.optim.lr, config.optim.betas = "adam", lr, [0.5, 0.999]
         tc.k, tc.batch_size, tc.seed = k, 256, seed
         tc.device, tc.threads, tc.progress, tc.n_fixed_samples = "cpu", 1, "none", 16
-        self.trainer = Trainer(config)  # no hooks: the live game writes no files
+        self.trainer = Trainer(config, dataset)  # no hooks: the live game writes no files
 
     # -- training --------------------------------------------------------------------
 
     def step(self, n: int) -> None:
-        """``n`` iterations of Algorithm 1 with gannet's trainer."""
+        """``n`` iterations of Algorithm 1 with gannet's trainer (``Trainer.step()``); an
+        iteration left half-done by :meth:`phase` is finished first (it counts as one)."""
         start = time.perf_counter()
+        if self.phase_index:
+            while self.phase_index:
+                self._phase()
+            n -= 1
         for _ in range(n):
             self.trainer.step()
         self.seconds += time.perf_counter() - start
 
+    def phase(self) -> dict[str, Any]:
+        """One phase of Algorithm 1 in slow motion: the next of the iteration's k
+        discriminator updates (``Trainer.d_step`` on the minibatch ``Trainer.step()`` would
+        use), or its generator update (``Trainer.g_step``), which ends the iteration. The
+        same updates, in the same order, on the same minibatches and noise as ``step()``."""
+        start = time.perf_counter()
+        done = self._phase()
+        self.seconds += time.perf_counter() - start
+        return done
+
+    def _phase(self) -> dict[str, Any]:
+        tr, p, k = self.trainer, self.trainer.progress, self.trainer.config.train.k
+        j = self.phase_index
+        if j == 0 and (p.iteration_in_epoch == 0 or tr.batches.epoch != p.epoch):
+            tr.batches.start_epoch(p.epoch)  # as Trainer.step() does at an epoch's start
+            tr.sched_d.start_epoch(p.epoch)
+            tr.sched_g.start_epoch(p.epoch)
+        if j < k:
+            tr.d_step(*tr.batches.get(p.iteration_in_epoch * k + j))
+            self.phase_index += 1
+            done = {"name": "d", "index": j + 1, "k": k}
+        else:
+            tr.g_step()
+            # Trainer.step()'s counters (the live config has no EMA and no linear schedule).
+            p.step += 1
+            p.iteration_in_epoch += 1
+            if p.iteration_in_epoch == tr.iterations_per_epoch:
+                p.epoch, p.iteration_in_epoch = p.epoch + 1, 0
+            self.phase_index = 0
+            done = {"name": "g", "index": 1, "k": k}
+        self.last_phase = done
+        return done
+
     # -- measuring -------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        """What the page draws: losses, D(x) and D(G(z)) means, p_g and D."""
-        import torch
-
+        """What the page draws, measured on fresh samples without changing training."""
         tr = self.trainer
-        G, D = tr.G, tr.D
-        with torch.no_grad():
-            x = tr.x_train[torch.randint(len(tr.x_train), (self.EVAL_BATCH,))]
-            d_real = D(x).float()
-            d_fake = D(G(tr.noise(self.EVAL_BATCH))).float()
-            d_cost = float(tr.config.loss.d_cost_scale * tr.loss.d_cost(d_real, d_fake))
-            g_cost = float(tr.loss.g_cost(d_fake))
-            mean_real = float(torch.sigmoid(d_real).mean())
-            mean_fake = float(torch.sigmoid(d_fake).mean())
+        with torch.random.fork_rng(devices=[]):
+            numbers = measure.losses(tr)
             view = self._view_1d() if self.dim == 1 else self._view_2d()
-        numbers = [d_cost, g_cost, mean_real, mean_fake]
+        k = tr.config.train.k
         return {
             "session": self.id,
             "settings": self.settings,
@@ -133,62 +190,43 @@ class LiveSession:
             "epoch": tr.progress.epoch,
             "iterations_per_epoch": tr.iterations_per_epoch,
             "seconds": round(self.seconds, 3),
-            "diverged": not all(math.isfinite(v) for v in numbers),
-            "losses": {"d": json_float(d_cost), "g": json_float(g_cost)},
-            "d_real": json_float(mean_real),
-            "d_fake": json_float(mean_fake),
+            "phase": self.last_phase,
+            "next_phase": (
+                {"name": "d", "index": self.phase_index + 1, "k": k}
+                if self.phase_index < k
+                else {"name": "g", "index": 1, "k": k}
+            ),
             "range": list(self.range),
+            **numbers,
             **view,
         }
 
     def _view_1d(self) -> dict[str, Any]:
-        import torch
-
-        tr = self.trainer
         lo, hi = self.range
-        samples = tr.G(tr.noise(self.HIST_SAMPLES)).float().view(-1).numpy().astype(np.float64)
-        counts, edges = np.histogram(samples, bins=self.HIST_BINS, range=(lo, hi))
-        width = (hi - lo) / self.HIST_BINS
-        density = counts / (len(samples) * width)  # mass outside the range is not drawn
-        x = np.linspace(lo, hi, self.CURVE_POINTS)
-        d = torch.sigmoid(tr.D(torch.from_numpy(x).float().view(-1, 1)).float()).numpy()
-        mean, std = LIVE_GAUSSIAN
-        return {
-            "x": _rounded(x),
-            "p_data": _rounded(theory.gaussian_pdf(x, mean, std)),
-            "d": _rounded(d),
-            "hist": {"edges": _rounded(edges), "density": _rounded(density)},
-            "outside": float(np.mean((samples < lo) | (samples > hi))),
-            "g_mean": json_float(float(np.mean(samples))),
-            "g_std": json_float(float(np.std(samples))),
-            "data_mean": mean,
-            "data_std": std,
-        }
+        return measure.view_1d(self.trainer, lo, hi, *LIVE_GAUSSIAN)
 
     def _view_2d(self) -> dict[str, Any]:
-        import torch
-
         from gannet.metrics.modes import LITERATURE_SAMPLES, mixture_mode_stats
 
         tr = self.trainer
         lo, hi = self.range
-        assert self.mixture is not None
         # Coverage is gannet's mode metric (nearest mode; high quality within 3 std; covered
         # with at least min_count high-quality samples) on as many samples as `gannet eval
-        # modes` draws (2,500), exactly what it reports for them. The page draws the first
-        # CLOUD_POINTS of them.
-        samples = tr.G(tr.noise(LITERATURE_SAMPLES)).float()
+        # modes` draws (2,500). The page draws the first CLOUD_POINTS of them.
+        with torch.no_grad():
+            samples = tr.G(tr.noise(LITERATURE_SAMPLES)).float()
         self.mode_samples = samples
-        stats = mixture_mode_stats(samples, self.mixture)
-        cloud = samples[: self.CLOUD_POINTS]
-        # Cell centres, row-major with row 0 at the top (largest y), as the page draws them.
-        size = self.HEAT_SIZE
-        centres = lo + (torch.arange(size, dtype=torch.float32) + 0.5) * ((hi - lo) / size)
-        ys, xs = torch.meshgrid(centres.flip(0), centres, indexing="ij")
-        heat = torch.sigmoid(tr.D(torch.stack([xs.reshape(-1), ys.reshape(-1)], 1)).float())
+        stats: ModeStats
+        if self.points is not None:
+            stats = painted_mode_stats(samples, self.points)
+        else:
+            assert self.mixture is not None
+            stats = mixture_mode_stats(samples, self.mixture)
         return {
-            "samples": _rounded(cloud.numpy()),
-            "heat": {"size": size, "values": _rounded(heat.numpy().reshape(size, size), 4)},
+            "samples": measure.rounded(samples[: self.CLOUD_POINTS].numpy()),
+            "heat": measure.heat_map(tr, lo, hi),
+            "manifold": measure.manifold(tr),
+            "arrows": measure.arrows(tr, samples[: measure.ARROWS]),
             "modes": self.modes,
             "mode_std": self.mode_std,
             "coverage": stats.to_dict(),
@@ -244,11 +282,3 @@ class SessionStore:
 
     def __len__(self) -> int:
         return len(self._sessions)
-
-
-def _rounded(a: Any, digits: int = 5) -> Any:
-    """A nested list with values rounded (short JSON) and non-finite values as null."""
-    arr = np.asarray(a, dtype=np.float64)
-    out = np.round(arr, digits).astype(object)
-    out[~np.isfinite(arr)] = None
-    return out.tolist()
