@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from gannet.errors import GannetError
 from gannet.version import __version__
@@ -33,8 +34,17 @@ COMMANDS: tuple[str, ...] = (
 )
 """The command modules, in ``gannet --help`` order; each defines ``add_parser(sub)``."""
 
+
+class Parser(argparse.ArgumentParser):
+    """argparse with gannet's error form: a bad argument is one line naming the command's
+    --help (argparse's own prints the usage block first); sub-commands inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        raise GannetError(f"{message} (see '{self.prog} --help')")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="gannet",
         description="Generative Adversarial Nets (Goodfellow et al., 2014): train, sample, "
         "evaluate.",
@@ -69,8 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return int(args.handler(args))
     except GannetError as e:
         print(f"gannet: error: {e}", file=sys.stderr)

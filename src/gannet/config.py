@@ -1,8 +1,10 @@
 """The one typed configuration object used by the Python API and the CLI.
 
 A config has five sections (``data``, ``model``, ``loss``, ``optim``, ``train``). It is
-read from TOML, changed by ``section.key=value`` overrides, and every key and type is
-checked: an unknown key or a wrong type raises :class:`GannetError` naming the key.
+read from TOML, changed by ``section.key=value`` overrides, and every key, type and range is
+checked: an unknown key, a wrong type or a value out of range raises :class:`GannetError`
+naming the key (and the allowed range). Each field's range is declared beside it with
+:func:`gannet.ranges.ranged`; :func:`check_config` checks a config built in Python the same way.
 Defaults are the paper's MNIST setup (see ``configs/mnist-paper.toml``).
 """
 
@@ -19,6 +21,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import tomli_w
 
 from gannet.errors import GannetError
+from gannet.ranges import MAX_INT, check_value, limits, ranged
 
 
 @dataclass
@@ -31,19 +34,19 @@ class DataConfig:
     """Folder holding the files ('' = search GANNET_DATA, the cache dir and system folders)."""
     download: bool = True
     """Download missing files from the official mirrors (checksums verified) when online."""
-    validation_size: int = 10000
+    validation_size: int = ranged(10000, 0)
     """Rows taken from the END of the training file as the validation split (authors' code)."""
-    subset: int = 0
+    subset: int = ranged(0, 0)
     """Train on only the first N training rows (0 = all); for quick tests."""
-    image_size: int = 64
+    image_size: int = ranged(64, 1, 1024)
     """Side length images are resized to (``folder`` dataset only)."""
     mixture: Literal["ring", "grid"] = "ring"
     """mixture-2d: 8 Gaussians on a ring (radius 2, std 0.02) or 25 on a 5x5 grid (std 0.05)."""
-    n_samples: int = 50000
+    n_samples: int = ranged(50000, 1, 10_000_000)
     """Synthetic datasets: number of training points drawn."""
-    mean: float = 4.0
+    mean: float = ranged(4.0)
     """gaussian-1d: mean of the data."""
-    std: float = 0.5
+    std: float = ranged(0.5, 0, open_low=True)
     """gaussian-1d: standard deviation of the data."""
 
 
@@ -53,27 +56,31 @@ class ModelConfig:
 
     generator: str = "paper-mlp"
     discriminator: str = "paper-maxout"
-    z_dim: int = 100
+    z_dim: int = ranged(100, 1, 10_000)
     noise: Literal["uniform", "normal"] = "uniform"
     """uniform on [-sqrt(3), sqrt(3)] (paper, unit variance) or standard normal."""
-    g_hidden: list[int] = field(default_factory=lambda: [1200, 1200])
-    d_hidden: list[int] = field(default_factory=lambda: [240, 240])
-    d_pieces: int = 5
+    g_hidden: list[int] = field(
+        default_factory=lambda: [1200, 1200], metadata=limits(1, 16_384, length=(0, 32))
+    )
+    d_hidden: list[int] = field(
+        default_factory=lambda: [240, 240], metadata=limits(1, 16_384, length=(0, 32))
+    )
+    d_pieces: int = ranged(5, 1, 64)
     """Maxout pieces per unit."""
-    g_init_range: float = 0.05
+    g_init_range: float = ranged(0.05, 0)
     """Generator weights uniform in +-g_init_range."""
-    d_init_range: float = 0.005
+    d_init_range: float = ranged(0.005, 0)
     """Discriminator weights uniform in +-d_init_range."""
-    d_input_keep: float = 0.8
+    d_input_keep: float = ranged(0.8, 0, 1, open_low=True)
     """Dropout: probability of keeping a discriminator input (scaled by 1/p)."""
-    d_hidden_keep: float = 0.5
+    d_hidden_keep: float = ranged(0.5, 0, 1, open_low=True)
     """Dropout: probability of keeping a discriminator hidden unit (scaled by 1/p)."""
     output_bias_from_data: bool = True
     """Initialise the generator's output bias from the training pixel marginals (paper-mlp)."""
-    g_channels: int = 64
+    g_channels: int = ranged(64, 1, 1024)
     """dcgan-g: base width; the layer before the output has this many channels, each layer
     below it twice as many."""
-    d_channels: int = 64
+    d_channels: int = ranged(64, 1, 1024)
     """dcgan-d: base width; the first conv layer has this many channels, each one after it
     twice as many."""
     d_norm: Literal["batch", "layer", "none"] = "batch"
@@ -82,7 +89,7 @@ class ModelConfig:
     conditional: bool = False
     """Conditional GAN: G and D both receive the class label (needs a labelled dataset; the
     number of classes comes from the data)."""
-    label_embedding: int = 10
+    label_embedding: int = ranged(10, 0, 4096, note="0 = a fixed one-hot code")
     """Conditional: size of the learned label embedding fed to G (concatenated to z) and, with
     d_conditioning = 'concat', to D (0 = a fixed one-hot code, as in Mirza & Osindero 2014)."""
     d_conditioning: Literal["concat", "projection"] = "concat"
@@ -97,16 +104,16 @@ class LossConfig:
     name: str = "non-saturating"
     """Loss registry name: minimax (equation 1, saturating), non-saturating, wasserstein,
     wgan-gp, hinge or least-squares."""
-    d_cost_scale: float = 1.0
+    d_cost_scale: float = ranged(1.0, 0, open_low=True)
     """Multiplies the discriminator's cost (the authors' code used 0.5); penalties are added
     after scaling."""
-    gp_weight: float = 10.0
+    gp_weight: float = ranged(10.0, 0, note="the gradient penalty's lambda; the paper used 10")
     """wgan-gp: lambda of the gradient penalty lambda * (||grad D(xhat)|| - 1)^2 (paper: 10).
     Must be > 0 for wgan-gp; other losses ignore it (use r1_gamma for them)."""
-    r1_gamma: float = 0.0
+    r1_gamma: float = ranged(0.0, 0, note="0 turns R1 off")
     """R1 penalty gamma/2 * E||grad_x D(x)||^2 on real data (Mescheder et al., 2018), added
     to D's cost for any loss; 0 = off."""
-    clip: float = 0.0
+    clip: float = ranged(0.0, note="0 = the loss's default, < 0 = off")
     """Clip every D parameter to [-clip, clip] after each D update (and once at the start).
     0 = the loss's default (0.01 for wasserstein, off otherwise); < 0 = off."""
     spectral_norm: bool = False
@@ -121,19 +128,23 @@ class OptimConfig:
     name: Literal["paper-sgd", "adam", "rmsprop"] = "paper-sgd"
     """paper-sgd: inc = mu*inc - lr*grad with the paper's lr decay and momentum ramp;
     rmsprop: torch.optim.RMSprop defaults (alpha 0.99, eps 1e-8), WGAN's choice (lr 5e-5)."""
-    lr: float = 0.1
-    lr_decay: float = 1.000004
+    lr: float = ranged(0.1, 0, open_low=True)
+    lr_decay: float = ranged(
+        1.000004, 1, note="lr is divided by it after every update; 1 = constant"
+    )
     """paper-sgd: lr is divided by this after every update."""
-    lr_min: float = 1e-6
-    momentum_init: float = 0.5
-    momentum_final: float = 0.7
-    momentum_start: int = 1
+    lr_min: float = ranged(1e-6, 0)
+    momentum_init: float = ranged(0.5, 0, 1, open_high=True)
+    momentum_final: float = ranged(0.7, 0, 1, open_high=True)
+    momentum_start: int = ranged(1, 1, note="a 1-based epoch")
     """paper-sgd: momentum rises linearly from momentum_init at this epoch ..."""
-    momentum_saturate: int = 250
+    momentum_saturate: int = ranged(250, 1, note="a 1-based epoch")
     """... to momentum_final at this epoch (1-based)."""
-    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    betas: list[float] = field(
+        default_factory=lambda: [0.5, 0.999], metadata=limits(0, 1, open_high=True, length=(2, 2))
+    )
     """adam: (beta1, beta2)."""
-    g_lr_scale: float = 1.0
+    g_lr_scale: float = ranged(1.0, 0, open_low=True)
     """Generator lr = lr * g_lr_scale."""
     lr_schedule: Literal["paper", "linear"] = "paper"
     """paper: paper-sgd divides lr by lr_decay after every update, adam and rmsprop keep it
@@ -147,31 +158,31 @@ class TrainConfig:
 
     schedule: Literal["alternating", "simultaneous"] = "alternating"
     """alternating: Algorithm 1 (k D steps, then one G step); simultaneous: authors' code."""
-    k: int = 1
+    k: int = ranged(1, 1, 1000)
     """Discriminator steps per generator step (alternating); WGAN's n_critic (5 in the WGAN
     and WGAN-GP papers)."""
-    batch_size: int = 100
-    epochs: int = 5
+    batch_size: int = ranged(100, 1, 65_536)
+    epochs: int = ranged(5, 1)
     """Stop after this many epochs (one epoch = one pass of D over the training data)."""
-    max_steps: int = 0
+    max_steps: int = ranged(0, 0, note="0 = no limit")
     """Stop after this many generator steps (0 = no limit)."""
-    seed: int = 0
+    seed: int = ranged(0, 0, MAX_INT)
     device: str = "auto"
     """auto (CUDA when present, else CPU), cpu, cuda, cuda:N."""
     precision: Literal["fp32", "bf16"] = "fp32"
     """bf16: autocast matmuls to bfloat16, fp32 master weights."""
-    threads: int = 0
+    threads: int = ranged(0, 0, 1024, note="0 = PyTorch's default")
     """CPU threads for PyTorch (0 = leave PyTorch's default)."""
-    log_every: int = 100
+    log_every: int = ranged(100, 1)
     """Write a metrics.jsonl line every N generator steps."""
-    checkpoint_every: int = 1000
+    checkpoint_every: int = ranged(1000, 1)
     """Write a checkpoint every N generator steps (and at the end of every epoch)."""
-    snapshot_every: int = 0
+    snapshot_every: int = ranged(0, 0, note="0 = never")
     """Keep G and D weights in snapshots/ every N epochs, for evaluation later (0 = never)."""
-    ema: float = 0.0
+    ema: float = ranged(0.0, 0, 1, open_high=True, note="0 = off; e.g. 0.999")
     """Keep an exponential moving average of G's weights with this decay (0 = off; e.g.
     0.999). Sample grids, snapshots, ``gannet sample`` and evaluation then use the average."""
-    n_fixed_samples: int = 100
+    n_fixed_samples: int = ranged(100, 1, 10_000)
     """Size of the fixed noise batch drawn as a sample grid after each epoch."""
     progress: Literal["auto", "bar", "lines", "none"] = "auto"
     """auto: a progress bar on a terminal, plain log lines otherwise."""
@@ -287,7 +298,17 @@ def _build_section(section_cls: type, section: str, values: dict[str, Any]) -> A
                 f"unknown config key '{section}.{key}'; keys in [{section}] are: {', '.join(names)}"
             )
         checked[key] = _check_type(f"{section}.{key}", value, hints[key])
+    for f in dataclasses.fields(section_cls):
+        if f.name in checked:
+            integer = hints[f.name] in (int, list[int])
+            check_value(f"{section}.{f.name}", checked[f.name], f.metadata.get("range"), integer)
     return section_cls(**checked)
+
+
+def check_config(config: Config) -> None:
+    """Check every key's type and range of a config built in Python (``Config(...)``,
+    ``dataclasses.replace``) as :meth:`Config.from_dict` checks a loaded one."""
+    Config.from_dict(config.to_dict())
 
 
 def _type_name(tp: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from gannet.errors import GannetError
 
@@ -22,6 +23,8 @@ def _datasets(args: argparse.Namespace) -> int:
     from gannet.config import DataConfig
     from gannet.data import DATASETS
 
+    if args.data_dir is not None:
+        check_folder(args.data_dir)
     for name in DATASETS.names():
         entry = DATASETS.get(name)
         cfg = DataConfig(name=name, data_dir=args.data_dir or "")
@@ -35,3 +38,14 @@ def _datasets(args: argparse.Namespace) -> int:
         shown = where if where else f"missing{': ' + note if note else ''}"
         print(f"{name:15s} {shown:50s} {entry.description}")
     return 0
+
+
+def check_folder(path: str) -> None:
+    """``--data-dir`` must name an existing folder (one line otherwise)."""
+    if "\x00" in path:
+        raise GannetError("--data-dir must not contain a NUL character")
+    folder = Path(path)
+    if not folder.exists():
+        raise GannetError(f"--data-dir {path!r} does not exist; give the folder holding the files")
+    if not folder.is_dir():
+        raise GannetError(f"--data-dir {path!r} is not a folder; give the folder holding the files")

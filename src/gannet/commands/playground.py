@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import sys
 import threading
 from typing import Any
@@ -37,6 +38,7 @@ def _playground(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise GannetError(f"--port must be between 0 and 65535, got {args.port}")
+    check_host(args.host)
     server = serve(args.host, args.port, verbose=args.verbose)
     print(f"gannet playground: {server.url}", flush=True)
     print("press Ctrl-C to stop", file=sys.stderr, flush=True)
@@ -64,3 +66,28 @@ def _sigterm_stops() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def check_host(host: str) -> None:
+    """``--host`` must be an address of this machine (or a name for one): one line saying
+    so otherwise, before binding, whose error would be about the port. '' means every
+    interface, as for a socket."""
+    if not host:
+        return
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError, ValueError) as e:
+        detail = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise GannetError(
+            f"--host {host!r} is not a valid IP address or host name ({detail}); "
+            "use e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
+        ) from None
+    family, _, _, _, address = infos[0]
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((address[0], 0))  # port 0: tests the address, not the port
+    except OSError as e:
+        raise GannetError(
+            f"--host {host!r} is not an address of this machine ({e.strerror or e}); "
+            "use e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
+        ) from None

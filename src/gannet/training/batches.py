@@ -14,7 +14,9 @@ from torch import Tensor
 def epoch_permutation(n: int, seed: int, epoch: int, device: torch.device) -> Tensor:
     """The shuffled order of epoch ``epoch``: a pure function of (seed, epoch), so it
     needs no saved state for resume."""
-    gen = torch.Generator(device="cpu").manual_seed(seed * 1_000_003 + epoch)
+    # Modulo 2**64, the range manual_seed takes: any seed up to 2**63 - 1 works (smaller
+    # seeds are unchanged by it).
+    gen = torch.Generator(device="cpu").manual_seed((seed * 1_000_003 + epoch) % 2**64)
     return torch.randperm(n, generator=gen).to(device)
 
 
