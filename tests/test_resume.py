@@ -130,14 +130,12 @@ def test_kill_before_first_checkpoint_then_resume(mnist_path, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_sigint_checkpoints_and_stops_cleanly(mnist_path, tmp_path):
-    config = tmp_path / "c.toml"
-    config.write_text(
-        CONFIG.format(data_dir=json.dumps(str(mnist_path)), schedule="alternating", ema=0.0)
-    )
-    run = tmp_path / "run"
+def interrupt(cmd: list[str], run: Path, step: int, sig: signal.Signals) -> int:
+    """Run ``cmd`` (a training of ``run`` that would go on for a long time), send ``sig``
+    once ``step`` is logged, check that it checkpoints, says how to resume and exits 0 with
+    no traceback; returns the step checkpointed."""
     proc = subprocess.Popen(
-        gannet_cmd("train", str(config), "--out", str(run)),
+        cmd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -145,13 +143,59 @@ def test_sigint_checkpoints_and_stops_cleanly(mnist_path, tmp_path):
     )
     assert proc.stdout is not None
     for line in proc.stdout:
-        if " step      12 " in line:
+        if f" step {step:7d} " in line:
             break
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
     assert proc.returncode == 0, err
     assert "Resume with: gannet train --resume" in out
     assert "Traceback" not in err
     assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
-    state = torch.load(run / "checkpoint.pt", weights_only=True)
-    assert state["step"] >= 12
+    saved: int = torch.load(run / "checkpoint.pt", weights_only=True)["step"]
+    return saved
+
+
+@pytest.mark.slow
+def test_sigint_and_sigterm_checkpoint_stop_cleanly_and_resume_exactly(mnist_path, tmp_path):
+    """SIGINT (Ctrl-C), then SIGTERM after resuming: each time the run finishes its
+    iteration, checkpoints, says how to resume and exits 0; resumed to the end, it has the
+    weights of the uninterrupted run, bit for bit, and its metrics steps."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        CONFIG.format(
+            data_dir=json.dumps(str(mnist_path)), schedule="alternating", ema=0.0
+        ).replace("epochs = 4", "epochs = 1")  # 20 steps
+    )
+    reference = tmp_path / "reference"
+    train(config, reference)
+
+    # Far more epochs than the reference (train.epochs is a resumable override, so the weights
+    # do not depend on it): each signal arrives mid-run.
+    longer = ("--set", "train.epochs=1000")
+    run = tmp_path / "run"
+    first = interrupt(
+        gannet_cmd("train", str(config), "--out", str(run), *longer), 6, signal.SIGINT
+    )
+    assert 6 <= first < 12
+    second = interrupt(gannet_cmd("train", "--resume", str(run), *longer), 12, signal.SIGTERM)
+    assert 12 <= second < 20
+
+    resumed = subprocess.run(
+        gannet_cmd("train", "--resume", str(run), "--set", "train.epochs=1"),
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    a, b = weights(reference), weights(run)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    steps = [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()]
+    ref_steps = [
+        json.loads(x)["step"] for x in (reference / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert steps == ref_steps
