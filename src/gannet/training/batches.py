@@ -21,17 +21,25 @@ def epoch_permutation(n: int, seed: int, epoch: int, device: torch.device) -> Te
 
 
 class Batches:
-    """The training set on the device, cut into minibatches of ``batch_size`` in the order
-    of the current epoch (:meth:`start_epoch`)."""
+    """The training set on the device, cut into minibatches of ``batch_size`` (the global
+    batch) in the order of the current epoch (:meth:`start_epoch`)."""
 
     def __init__(
-        self, x: Tensor, y: Tensor | None, batch_size: int, seed: int, device: torch.device
+        self,
+        x: Tensor,
+        y: Tensor | None,
+        batch_size: int,
+        seed: int,
+        device: torch.device,
+        part: tuple[int, int] = (0, 1),
     ) -> None:
         self.x = x.to(device).contiguous()
         """The training examples."""
         self.y = y.to(device, torch.long).contiguous() if y is not None else None
         """Their labels (conditional runs), else None."""
         self.batch_size, self.seed, self.device = batch_size, seed, device
+        self.part = part
+        """(rank, world size): :meth:`get` returns this rank's slice of each global batch."""
         self.epoch: int | None = None
         """The epoch whose order is current (None before the first :meth:`start_epoch`)."""
         self._order: Tensor | None = None
@@ -51,11 +59,14 @@ class Batches:
         self.epoch = epoch
 
     def get(self, index: int) -> tuple[Tensor, Tensor | None]:
-        """The ``index``-th minibatch of the current epoch and its labels (one gather)."""
+        """The ``index``-th minibatch of the current epoch and its labels (one gather); in
+        a distributed run, this rank's slice of it."""
         if self._order is None:
             raise RuntimeError("Batches.get before start_epoch")
-        idx = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        return self._gather(idx)
+        rank, size = self.part
+        local = self.batch_size // size
+        start = index * self.batch_size + rank * local
+        return self._gather(self._order[start : start + local])
 
     def random(self, n: int) -> tuple[Tensor, Tensor | None]:
         """``n`` examples drawn with replacement from the global torch RNG (outside the

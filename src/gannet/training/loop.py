@@ -16,11 +16,9 @@ the same operations and ends with the same weights, bit for bit on the CPU.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +28,12 @@ from torch import Tensor, nn
 from gannet.config import Config
 from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
-from gannet.models import sample_noise
 from gannet.optim import linear_lr
-from gannet.regularizers import clip_weights_, gradient_penalty, r1_penalty
 from gannet.training.batches import Batches
+from gannet.training.distributed import World
 from gannet.training.hooks.base import Hook, HookList
 from gannet.training.networks import build_networks, grad_norm, resolve_device, update_ema
+from gannet.training.passes import ModelPasses
 from gannet.training.state import seed_everything
 from gannet.training.stats import DStep, IntervalStats, StepResult
 from gannet.training.validate import validate_config
@@ -53,7 +51,7 @@ class Progress:
     """Training seconds, summed over sessions."""
 
 
-class Trainer:
+class Trainer(ModelPasses):
     """Algorithm 1 on one config: models, optimizers, data, and the hooks to tell."""
 
     def __init__(
@@ -62,19 +60,23 @@ class Trainer:
         dataset: Dataset | None = None,
         hooks: Iterable[Hook] = (),
         run_dir: Path | None = None,
+        world: World | None = None,
     ) -> None:
         validate_config(config)
         tc = config.train
         self.config, self.run_dir = config, run_dir
-        self.device = resolve_device(tc.device)
+        self.world = world if world is not None else World()
+        self.device = self.world.device_for(resolve_device(tc.device))
         if tc.threads > 0:
             torch.set_num_threads(tc.threads)
         seed_everything(tc.seed)
+        self.world.seed_rank_stream(tc.seed)
         self.data = dataset if dataset is not None else load_dataset(config.data)
         self.num_classes = count_classes(config, self.data)
         labels = self.data.train_labels if self.num_classes else None
-        self.batches = Batches(self.data.train, labels, tc.batch_size, tc.seed, self.device)
-        self.m = tc.batch_size
+        self.m = self.world.check_batch(tc.batch_size)  # this process's share of the batch
+        part = (self.world.rank, self.world.size)
+        self.batches = Batches(self.data.train, labels, tc.batch_size, tc.seed, self.device, part)
         self.iterations_per_epoch = self.batches.per_epoch // self.d_steps_per_iteration
         if self.iterations_per_epoch < 1:
             raise GannetError(
@@ -82,12 +84,22 @@ class Trainer:
                 f"train.batch_size={self.m} and k={tc.k}; lower the batch size or k"
             )
         x = self.batches.x
-        nets = build_networks(config, self.data.sample_shape, x.mean(0), self.num_classes, x.device)
+        nets = build_networks(
+            config,
+            self.data.sample_shape,
+            x.mean(0),
+            self.num_classes,
+            x.device,
+            self.world.is_main,
+        )
         self.G, self.D, self.G_ema, self.loss = nets.G, nets.D, nets.G_ema, nets.loss
         self.opt_g, self.opt_d, self.sched_g, self.sched_d = (
             nets.opt_g, nets.opt_d, nets.sched_g, nets.sched_d,
         )  # fmt: skip
         self.clip, self.separate_d_passes = nets.clip, nets.separate_d_passes
+        self.world.broadcast_weights([self.G, self.D])
+        self.rank_rng: list[Tensor] | None = None
+        """Every rank's dropout stream at the last checkpoint (distributed runs)."""
         self.progress = Progress()
         self.stats = IntervalStats(self.loss)
         self.stop_requested = False
@@ -111,6 +123,7 @@ class Trainer:
             cost = cost + penalty
         self.opt_d.zero_grad(set_to_none=True)
         cost.backward()
+        self.world.average_grads(self.D)
         self.opt_d.step()
         self.clip_d()
         self.sched_d.after_update()
@@ -126,6 +139,7 @@ class Trainer:
             cost = self.loss.g_cost(d_fake)
             self.opt_g.zero_grad(set_to_none=True)
             cost.backward()
+            self.world.average_grads(self.G)
             self.opt_g.step()
             self.sched_g.after_update()
         finally:
@@ -157,6 +171,8 @@ class Trainer:
         g_grads = torch.autograd.grad(g_cost, g_params)
         for p, g in zip(d_params + g_params, d_grads + g_grads, strict=True):
             p.grad = g
+        self.world.average_grads(self.D)
+        self.world.average_grads(self.G)
         self.opt_d.step()
         self.opt_g.step()
         self.clip_d()
@@ -207,6 +223,7 @@ class Trainer:
         try:
             while not self.done and not self.stop_requested:
                 self.step()
+                self.stop_requested = self.world.any(self.stop_requested)
             if self.stop_requested:
                 self.checkpoint()
                 self.finish("interrupted")
@@ -228,7 +245,9 @@ class Trainer:
         return bool(tc.max_steps and p.step >= tc.max_steps) or p.epoch > tc.epochs
 
     def checkpoint(self) -> None:
-        """Tell the hooks the state is consistent and should be saved (``on_checkpoint``)."""
+        """Tell the hooks the state is consistent and should be saved (``on_checkpoint``);
+        a distributed run first gathers every rank's dropout stream (all ranks call this)."""
+        self.rank_rng = self.world.gather_rank_rng()
         self.hooks.on_checkpoint(self)
 
     def finish(self, status: str = "finished") -> None:
@@ -244,6 +263,7 @@ class Trainer:
         """Close the logging interval: build its record, let hooks add to it
         (``on_measure``) and read it (``on_log``); returns the record."""
         p = self.progress
+        self.stats.average_over(self.world)
         record: dict[str, Any] = {
             "epoch": p.epoch,
             "step": p.step,
@@ -280,65 +300,6 @@ class Trainer:
     def G_eval(self) -> nn.Module:
         """The generator used for samples and evaluation: the EMA average when kept."""
         return self.G_ema if self.G_ema is not None else self.G
-
-    def noise(self, n: int) -> Tensor:
-        """n draws from the noise prior p_z, from the global torch RNG."""
-        mc = self.config.model
-        return sample_noise(n, mc.z_dim, mc.noise, self.device)
-
-    def fake_labels(self, n: int) -> Tensor | None:
-        """Conditional runs: n classes for G, uniform, from the global torch RNG (so exact
-        resume holds); None (and no random draw) when unconditional."""
-        if not self.num_classes:
-            return None
-        return torch.randint(self.num_classes, (n,), device=self.device)
-
-    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        """G(z) (or G(z, y) for a conditional run)."""
-        out: Tensor = self.G(z) if y is None else self.G(z, y)
-        return out
-
-    def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        """D's raw output on x (and labels y for a conditional run)."""
-        out: Tensor = self.D(x) if y is None else self.D(x, y)
-        return out
-
-    def d_real_fake(
-        self, x: Tensor, fake: Tensor, y_real: Tensor | None, y_fake: Tensor | None
-    ) -> tuple[Tensor, Tensor]:
-        """D's outputs (float) on a real and a fake minibatch: one pass over both, or two
-        passes for a batch-norm D."""
-        if self.separate_d_passes:
-            return self.discriminate(x, y_real).float(), self.discriminate(fake, y_fake).float()
-        y = None if y_real is None or y_fake is None else torch.cat([y_real, y_fake])
-        d_real, d_fake = self.discriminate(torch.cat([x, fake]), y).float().split(x.shape[0])
-        return d_real, d_fake
-
-    def d_penalty(self, x: Tensor, fake: Tensor, y: Tensor | None = None) -> Tensor | None:
-        """The penalties added to D's cost: WGAN-GP's gradient penalty and R1 (None when
-        there are none). Each runs its own D passes on detached inputs; a conditional D is
-        evaluated with the real batch's labels ``y`` (also at WGAN-GP's interpolates)."""
-        lc = self.config.loss
-        critic: Callable[[Tensor], Tensor] = self.D if y is None else partial(self.D, y=y)
-        total: Tensor | None = None
-        with self.autocast():
-            if self.loss.gradient_penalty:
-                total = gradient_penalty(critic, x, fake, lc.gp_weight)
-            if lc.r1_gamma > 0:
-                r1 = r1_penalty(critic, x, lc.r1_gamma)
-                total = r1 if total is None else total + r1
-        return total
-
-    def clip_d(self) -> None:
-        """WGAN's weight clipping after a D update (when loss.clip resolves to c > 0)."""
-        if self.clip > 0:
-            clip_weights_(self.D, self.clip)
-
-    def autocast(self) -> contextlib.AbstractContextManager[Any]:
-        """bf16 autocast when train.precision = "bf16", else nothing."""
-        if self.config.train.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
 
 def count_classes(config: Config, data: Dataset) -> int:

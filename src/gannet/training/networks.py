@@ -57,9 +57,11 @@ def build_networks(
     data_mean: Tensor,
     num_classes: int,
     device: torch.device,
+    keep_ema: bool = True,
 ) -> Networks:
     """Build everything a run trains; draws G's and D's initial weights from the global
-    torch RNG (so the run's seed fixes them)."""
+    torch RNG (so the run's seed fixes them). ``keep_ema=False`` leaves out G's EMA (the
+    ranks of a distributed run other than 0)."""
     mc, oc = config.model, config.optim
     G = build_generator(mc, sample_shape, data_mean, num_classes).to(device)
     D = build_discriminator(mc, sample_shape, num_classes).to(device)
@@ -73,7 +75,8 @@ def build_networks(
         clip_weights_(D, clip)
     opt_d = make_optimizer(oc, D.parameters(), oc.lr)
     opt_g = make_optimizer(oc, G.parameters(), oc.lr * oc.g_lr_scale)
-    G_ema = copy.deepcopy(G).requires_grad_(False) if config.train.ema > 0 else None
+    keep = keep_ema and config.train.ema > 0
+    G_ema = copy.deepcopy(G).requires_grad_(False) if keep else None
     return Networks(
         G=G,
         D=D,

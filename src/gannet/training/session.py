@@ -24,8 +24,10 @@ from gannet.rundir import (
     read_status,
     require_run_dir,
 )
-from gannet.training.hooks import Hook, StatusFile, run_hooks
+from gannet.training.distributed import World
+from gannet.training.hooks import Health, Hook, StatusFile, StopOnSignal, run_hooks
 from gannet.training.loop import Trainer
+from gannet.training.networks import resolve_device
 from gannet.training.state import read_checkpoint, restore
 
 RESUMABLE_OVERRIDES = frozenset(
@@ -48,10 +50,18 @@ def start_run(
     out: str | Path | None = None,
     dataset: Dataset | None = None,
     hooks: Iterable[Hook] | None = None,
+    world: World | None = None,
 ) -> Trainer:
     """A trainer for a new run in ``out`` (default: the next runs/NNNNN-<data> folder), with
-    :func:`run_hooks` unless ``hooks`` is given; writes config.toml and run.json."""
-    run_dir = Path(out) if out else default_run_dir(f"{config.data.name}")
+    :func:`run_hooks` unless ``hooks`` is given; writes config.toml and run.json.
+
+    Started by a distributed launcher (``--nproc``, ``torchrun``), every process calls this:
+    each joins the process group (``world``, default: from the environment), rank 0 chooses
+    and writes the folder, and only rank 0 gets the hooks that print and write."""
+    world = (
+        world if world is not None else World.from_environment(resolve_device(config.train.device))
+    )
+    run_dir = Path(world.broadcast_text(str(out or default_run_dir(f"{config.data.name}"))))
     if run_dir.exists() and not run_dir.is_dir():
         raise GannetError(f"output {str(run_dir)!r} is a file, not a folder; choose another --out")
     if run_dir.exists() and any(run_dir.iterdir()):
@@ -60,16 +70,25 @@ def start_run(
             f"output folder {str(run_dir)!r} already exists and is not empty{hint}; "
             "choose another --out"
         )
-    hook_list = list(run_hooks(run_dir) if hooks is None else hooks)
-    trainer = Trainer(config, dataset, hook_list, run_dir)
-    try:
-        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise GannetError(write_error(run_dir, e)) from None
-    config.save(run_dir / CONFIG)
-    status = trainer.hooks.find(StatusFile) or StatusFile(run_dir)
-    status.write(trainer, "created")
+    trainer = Trainer(config, dataset, hooks_for(world, run_dir, hooks), run_dir, world)
+    if world.is_main:
+        try:
+            (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise GannetError(write_error(run_dir, e)) from None
+        config.save(run_dir / CONFIG)
+        status = trainer.hooks.find(StatusFile) or StatusFile(run_dir)
+        status.write(trainer, "created")
+    world.barrier()
     return trainer
+
+
+def hooks_for(world: World, run_dir: Path, hooks: Iterable[Hook] | None) -> list[Hook]:
+    """Rank 0's hooks: ``hooks``, or :func:`run_hooks` by default. Another rank's: the signal
+    handler and the health check (every rank must stop together), nothing that writes."""
+    if world.is_main:
+        return list(run_hooks(run_dir) if hooks is None else hooks)
+    return [StopOnSignal(), Health()]
 
 
 def resume_run(
@@ -77,9 +96,10 @@ def resume_run(
     overrides: list[str] | None = None,
     dataset: Dataset | None = None,
     hooks: Iterable[Hook] | None = None,
+    world: World | None = None,
 ) -> Trainer:
-    """Continue a run from its last checkpoint, exactly where it stopped. Only
-    :data:`RESUMABLE_OVERRIDES` may be changed."""
+    """Continue a run from its last checkpoint, exactly where it stopped (bit for bit with
+    the same number of processes). Only :data:`RESUMABLE_OVERRIDES` may be changed."""
     run_dir = require_run_dir(run_dir)
     overrides = overrides or []
     for item in overrides:
@@ -90,17 +110,21 @@ def resume_run(
                 f"allowed: {', '.join(sorted(RESUMABLE_OVERRIDES))}"
             )
     config = Config.load(run_dir / CONFIG, overrides)
-    hook_list = list(run_hooks(run_dir) if hooks is None else hooks)
-    trainer = Trainer(config, dataset, hook_list, run_dir)
+    world = (
+        world if world is not None else World.from_environment(resolve_device(config.train.device))
+    )
+    trainer = Trainer(config, dataset, hooks_for(world, run_dir, hooks), run_dir, world)
     ckpt = run_dir / CHECKPOINT
     if ckpt.exists():  # read_checkpoint refuses a folder or a damaged file in one line
         restore(trainer, read_checkpoint(ckpt, map_location=trainer.device))
     else:  # only a run killed before its first checkpoint may start again from step 0
         require_no_checkpoint_yet(run_dir, trainer)
-    remove_stale_temporaries(run_dir)
+    if world.is_main:
+        remove_stale_temporaries(run_dir)
     trainer.hooks.on_resume(trainer)
-    if overrides:
+    if overrides and world.is_main:
         config.save(run_dir / CONFIG)
+    world.barrier()
     return trainer
 
 

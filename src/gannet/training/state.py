@@ -73,6 +73,10 @@ class Checkpoint:
     """Training seconds, summed over sessions."""
     rng: dict[str, Any] | None = None
     """Every RNG state (:func:`capture_rng`)."""
+    world_size: int = 1
+    """Processes the run trained on (distributed data parallel)."""
+    rank_rng: list[Tensor] | None = None
+    """Every rank's dropout stream, in rank order (distributed runs only)."""
     interval: dict[str, Any] | None = None
     """The logging interval's running sums at the checkpoint, so the metrics line of an
     interval that spans a kill and a resume is the same as without the kill (older files
@@ -121,6 +125,8 @@ class Checkpoint:
         if not self.resumable:  # a snapshot keeps no in-epoch counters
             for key in ("epoch", "iteration_in_epoch", "elapsed"):
                 out.pop(key)
+        if self.world_size == 1:  # as files written before distributed training
+            out.pop("world_size")
         out.update(self.extra)
         return out
 
@@ -138,6 +144,7 @@ class Checkpoint:
             ckpt.epochs_completed = int(ckpt.epochs_completed)
             ckpt.iteration_in_epoch = int(ckpt.iteration_in_epoch)
             ckpt.elapsed = float(ckpt.elapsed)
+            ckpt.world_size = int(ckpt.world_size)
         except (TypeError, ValueError) as e:
             raise GannetError(f"{source} is incomplete or malformed ({e})") from None
         if not isinstance(ckpt.generator, dict) or not isinstance(ckpt.discriminator, dict):
@@ -233,6 +240,8 @@ def capture(trainer: Trainer) -> Checkpoint:
         elapsed=p.elapsed,
         rng=capture_rng(),
         interval=trainer.stats.state(),
+        world_size=trainer.world.size,
+        rank_rng=trainer.rank_rng,
         num_classes=trainer.num_classes,
     )
 
@@ -262,7 +271,24 @@ def restore(trainer: Trainer, ckpt: Checkpoint) -> None:
         p.step, p.epoch = ckpt.step, ckpt.epoch
         p.iteration_in_epoch, p.elapsed = ckpt.iteration_in_epoch, ckpt.elapsed
         restore_rng(ckpt.rng)
+        restore_rank_rng(trainer, ckpt)
         if ckpt.interval is not None:
             trainer.stats.load(ckpt.interval, trainer.device)
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
         raise GannetError(f"the checkpoint does not match this run ({e})") from None
+
+
+def restore_rank_rng(trainer: Trainer, ckpt: Checkpoint) -> None:
+    """Give each rank its dropout stream back. With another world size than the run had,
+    the streams start afresh from (seed, rank, step): equivalent training, not bitwise."""
+    world = trainer.world
+    if ckpt.world_size == world.size:
+        if world.distributed and ckpt.rank_rng is not None:
+            world.rank_state = ckpt.rank_rng[world.rank].cpu()
+        return
+    world.seed_rank_stream(trainer.config.train.seed + ckpt.step)
+    trainer.say(
+        f"gannet: warning: resuming a run trained on {ckpt.world_size} process(es) with "
+        f"{world.size}: training continues equivalently, but not bit for bit as it would "
+        f"with {ckpt.world_size}"
+    )

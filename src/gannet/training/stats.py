@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
 from gannet.losses import Loss
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gannet.training.distributed import World
 
 ACCUMULATED = (
     "d_loss",
@@ -100,6 +103,15 @@ class IntervalStats:
             self._sum = row if self._sum is None else self._sum + row
         self.count += 1
         self.images += result.images
+
+    def average_over(self, world: World) -> None:
+        """Make the sums the mean of every rank's (and the images their total), so every
+        rank logs the whole global batch's figures."""
+        if not world.distributed:
+            return
+        sums = self._sum if self._sum is not None else torch.zeros(len(ACCUMULATED))
+        self._sum = world.mean(sums.double())
+        self.images = world.total(self.images)
 
     def means(self) -> dict[str, float]:
         """The interval's means by name (empty before the first :meth:`add`)."""

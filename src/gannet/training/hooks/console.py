@@ -37,11 +37,13 @@ class Console(Hook):
             self.bar = tqdm(
                 total=total, initial=trainer.progress.step, unit="step", dynamic_ncols=True
             )
+        world = trainer.world
+        where = f"{world.size} processes ({world.backend})" if world.distributed else ""
         self.on_message(
             trainer,
             f"gannet: training {trainer.config.data.name} ({len(trainer.batches)} examples, "
-            f"{tc.schedule}, k={tc.k}, batch {trainer.m}) on {trainer.device}; "
-            f"run: {trainer.run_dir}",
+            f"{tc.schedule}, k={tc.k}, batch {tc.batch_size}) on {trainer.device}"
+            f"{' x ' + where if where else ''}; run: {trainer.run_dir}",
         )
 
     def on_log(self, trainer: Trainer, r: dict[str, Any]) -> None:

@@ -1,0 +1,98 @@
+"""The model passes Algorithm 1 is made of: noise and labels, G's and D's forward passes
+(with bf16 autocast and, in a distributed run, each rank's dropout stream), D's penalties
+and WGAN's clipping. :class:`gannet.training.Trainer` inherits them; they hold no state of
+their own."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gannet.config import Config
+from gannet.losses import Loss
+from gannet.models import sample_noise
+from gannet.regularizers import clip_weights_, gradient_penalty, r1_penalty
+from gannet.training.distributed import World
+
+
+class ModelPasses:
+    """G's and D's passes on a trainer's models, config and world."""
+
+    config: Config
+    world: World
+    device: torch.device
+    G: nn.Module
+    D: nn.Module
+    loss: Loss
+    num_classes: int
+    clip: float
+    separate_d_passes: bool
+
+    def noise(self, n: int) -> Tensor:
+        """n draws from the noise prior p_z, from the global torch RNG (in a distributed run,
+        this rank's slice of the n * world-size draws every rank makes)."""
+        mc = self.config.model
+        return self.world.local(sample_noise(n * self.world.size, mc.z_dim, mc.noise, self.device))
+
+    def fake_labels(self, n: int) -> Tensor | None:
+        """Conditional runs: n classes for G, uniform, from the global torch RNG (so exact
+        resume holds); None (and no random draw) when unconditional."""
+        if not self.num_classes:
+            return None
+        y = torch.randint(self.num_classes, (n * self.world.size,), device=self.device)
+        return self.world.local(y)
+
+    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """G(z) (or G(z, y) for a conditional run)."""
+        with self.world.rank_rng():
+            out: Tensor = self.G(z) if y is None else self.G(z, y)
+        return out
+
+    def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """D's raw output on x (and labels y for a conditional run); dropout draws from this
+        rank's own stream in a distributed run."""
+        with self.world.rank_rng():
+            out: Tensor = self.D(x) if y is None else self.D(x, y)
+        return out
+
+    def d_real_fake(
+        self, x: Tensor, fake: Tensor, y_real: Tensor | None, y_fake: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
+        """D's outputs (float) on a real and a fake minibatch: one pass over both, or two
+        passes for a batch-norm D."""
+        if self.separate_d_passes:
+            return self.discriminate(x, y_real).float(), self.discriminate(fake, y_fake).float()
+        y = None if y_real is None or y_fake is None else torch.cat([y_real, y_fake])
+        d_real, d_fake = self.discriminate(torch.cat([x, fake]), y).float().split(x.shape[0])
+        return d_real, d_fake
+
+    def d_penalty(self, x: Tensor, fake: Tensor, y: Tensor | None = None) -> Tensor | None:
+        """The penalties added to D's cost: WGAN-GP's gradient penalty and R1 (None when
+        there are none). Each runs its own D passes on detached inputs; a conditional D is
+        evaluated with the real batch's labels ``y`` (also at WGAN-GP's interpolates)."""
+        lc = self.config.loss
+        critic: Callable[[Tensor], Tensor] = self.D if y is None else partial(self.D, y=y)
+        total: Tensor | None = None
+        with self.autocast():
+            if self.loss.gradient_penalty:
+                total = gradient_penalty(critic, x, fake, lc.gp_weight)
+            if lc.r1_gamma > 0:
+                r1 = r1_penalty(critic, x, lc.r1_gamma)
+                total = r1 if total is None else total + r1
+        return total
+
+    def clip_d(self) -> None:
+        """WGAN's weight clipping after a D update (when loss.clip resolves to c > 0)."""
+        if self.clip > 0:
+            clip_weights_(self.D, self.clip)
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """bf16 autocast when train.precision = "bf16", else nothing."""
+        if self.config.train.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
