@@ -6,7 +6,7 @@ run = gannet.load_run("runs/demo")
 images = run.sample(64)
 """
 
-from gannet.api import average, load_run, resume, train
+from gannet.api import average, export, load_run, resume, train
 from gannet.config import Config
 from gannet.data import DATASETS
 from gannet.errors import GannetError
@@ -24,6 +24,7 @@ __all__ = [
     "Run",
     "__version__",
     "average",
+    "export",
     "load_run",
     "resume",
     "train",

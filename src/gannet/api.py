@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gannet.config import Config
+from gannet.configfiles import find_config
 from gannet.data import Dataset
 from gannet.run import Run, load_run
 from gannet.training import resume_run, start_run
@@ -19,10 +20,11 @@ def train(
 ) -> Run:
     """Train a GAN (``gannet train CONFIG --out OUT``) and return the loaded run.
 
-    ``config`` is a :class:`Config` or a TOML path; ``dataset`` replaces the configured data
-    (e.g. an in-memory tensor wrapped in :class:`gannet.data.Dataset`)."""
+    ``config`` is a :class:`Config`, a TOML path or a bundled config's name (``gannet
+    configs``); ``dataset`` replaces the configured data (e.g. an in-memory tensor wrapped
+    in :class:`gannet.data.Dataset`)."""
     if not isinstance(config, Config):
-        config = Config.load(config, overrides)
+        config = Config.load(find_config(config), overrides)
     elif overrides:
         config = config.with_overrides(overrides)
     trainer = start_run(config, out, dataset)
@@ -52,4 +54,21 @@ def average(
     return write_average(run_dir, first, last, out)[0]
 
 
-__all__ = ["average", "load_run", "resume", "train"]
+def export(
+    run_dir: str | Path,
+    out: str | Path,
+    format: str | None = None,
+    *,
+    checkpoint: str | Path | None = None,
+    ema: bool = True,
+) -> Path:
+    """Write the run's G as TorchScript or ONNX (``gannet export RUN --out OUT``; the format
+    from ``out``'s suffix unless given) and return the file; open it again with
+    :func:`gannet.exporting.load_exported`."""
+    from gannet.exporting import export_generator
+
+    export_generator(run_dir, out, format, checkpoint, ema=ema)
+    return Path(out)
+
+
+__all__ = ["average", "export", "load_run", "resume", "train"]
