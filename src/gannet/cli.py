@@ -22,7 +22,9 @@ AddParser = Callable[[argparse._SubParsersAction], None]
 
 COMMANDS: tuple[str, ...] = (
     "gannet.commands.train",
+    "gannet.commands.configs",
     "gannet.commands.sample",
+    "gannet.commands.export",
     "gannet.commands.info",
     "gannet.commands.datasets",
     "gannet.commands.evaluate",
