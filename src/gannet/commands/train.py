@@ -15,7 +15,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Train a GAN by Algorithm 1. Writes a run folder with the resolved config, "
         "metrics.jsonl, a sample grid per epoch, curves.png and checkpoints.",
     )
-    p.add_argument("config", nargs="?", help="TOML config file (e.g. configs/mnist-paper.toml)")
+    p.add_argument(
+        "config",
+        nargs="?",
+        help="TOML config file, or a bundled config's name (e.g. mnist-paper; gannet configs)",
+    )
     p.add_argument("--resume", metavar="RUN", help="continue this run exactly where it stopped")
     p.add_argument(
         "--set",
@@ -32,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from gannet.config import Config
+    from gannet.configfiles import find_config
     from gannet.training import resume_run, start_run
 
     overrides = list(args.overrides)
@@ -44,7 +49,7 @@ def _train(args: argparse.Namespace) -> int:
     else:
         if not args.config:
             raise GannetError("give a config file (e.g. configs/mnist-paper.toml) or --resume RUN")
-        config = Config.load(args.config, overrides)
+        config = Config.load(find_config(args.config), overrides)
         trainer = start_run(config, args.out)
     trainer.fit()
     print(f"run directory: {trainer.run_dir}")
