@@ -30,8 +30,11 @@ from gannet.data.idx import parse_idx, read_idx
 from gannet.data.locate import cache_dir
 from gannet.data.synthetic import gaussian_1d_pdf
 from gannet.errors import GannetError
+from tests.conftest import mnist_dir
 
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+# The real MNIST files, found as the rest of the suite finds them ($GANNET_DATA/mnist, else
+# ../shared/data/mnist beside the repo); read here, before `isolated` clears GANNET_DATA.
+MNIST_DIR = mnist_dir() or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
