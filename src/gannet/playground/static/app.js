@@ -24,7 +24,16 @@ const ANALYTIC_DEFAULTS = { mu_data: 1.0, sd_data: 0.8, mu_g: -2.5, sd_g: 1.5 };
 const DEFAULT_LR = 0.5;
 const TRAIN_DELAY_MS = 45;
 const TRAIN_MAX_STEPS = 600;
-const CONVERGED_GAP = 2e-6;
+const DRAWN_POINTS = 121; // a drawn density: heights every 0.1 over -6..6 (gannet.playground.analytic)
+const DRAWN_RANGE = [-6, 6];
+const MAX_COMPONENTS = 6;
+const DEFAULT_MIXTURE = { means: [-2, 2], sds: [0.5, 0.7], weights: [1, 1] };
+const LIVE_LRS = ["0.0001", "0.0003", "0.001", "0.003", "0.01"];
+const DEFAULT_POINTS = [ // the painted example: a small smile
+  [-1.5, 1.2], [-1.3, 1.2], [1.3, 1.2], [1.5, 1.2],
+  [-2, -0.6], [-1.6, -1.2], [-1, -1.6], [-0.3, -1.8], [0.3, -1.8], [1, -1.6], [1.6, -1.2], [2, -0.6],
+];
+const PHASE_DELAY_MS = 650;
 
 const $ = (id) => document.getElementById(id);
 
@@ -36,6 +45,9 @@ const S = (window.gannetState = {
   analytic: {
     params: { ...ANALYTIC_DEFAULTS },
     lr: DEFAULT_LR,
+    data: { kind: "gaussian" }, // or {kind: "mixture", means, sds, weights} or {kind: "drawn", values}
+    grid: null, // the integration grid the server used {x_min, x_max, n}
+    feedback: null, // the server's verdict on the last Train step
     criterion: null,
     jsd: null,
     minusLog4: null,
@@ -63,7 +75,15 @@ const S = (window.gannetState = {
     renders: 0,
     checksum: null, // a number summarising the plotted p_g and D
     error: null,
+    points: DEFAULT_POINTS.map((p) => [...p]), // the painted data set
+    phases: [], // every slow-motion phase shown: {name, index, k, step}
+    phase: null,
+    showManifold: true,
+    showArrows: true,
+    drawn: null, // what the 2-D plot last drew: {manifold: [[x, y]...], arrows: [...]} (pixels)
   },
+  exports: 0,
+  lastExport: null,
 });
 
 /* ------------------------------------------------------------------ helpers */
@@ -99,6 +119,7 @@ const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => res
 function fmt(v, digits = 4) {
   if (v === null || v === undefined || !Number.isFinite(v)) return "–";
   const s = v.toFixed(digits);
+  if (Number(s) === 0) return s.replace("-", ""); // no "−0.000000"
   return s.startsWith("-") ? "−" + s.slice(1) : s;
 }
 
@@ -381,7 +402,10 @@ function requestAnalytic() {
   const query = new URLSearchParams({
     mu_data: String(p.mu_data), sd_data: String(p.sd_data), mu_g: String(p.mu_g), sd_g: String(p.sd_g),
   });
-  api("/api/analytic?" + query)
+  const call = A.data.kind === "gaussian"
+    ? api("/api/analytic?" + query)
+    : api("/api/analytic", { ...p, data: A.data });
+  call
     .then((r) => applyAnalytic(r, seq))
     .catch((e) => showAnalyticError(e))
     .finally(() => {
@@ -402,6 +426,8 @@ function applyAnalytic(r, seq) {
   A.pData = r.p_data;
   A.pG = r.p_g;
   A.dStar = r.d_star;
+  A.grid = r.grid;
+  A.shownData = r.data;
   A.shownParams = { ...r.params };
   A.error = null;
   A.updates += 1;
@@ -423,7 +449,7 @@ function setStatus(id, text, kind = "") {
 function renderReadout() {
   const gap = A.criterion - A.minusLog4;
   const c = $("readout-c");
-  c.textContent = fmt(A.criterion, 6);
+  c.textContent = Math.abs(A.criterion) < 5e-7 && A.criterion !== 0 ? fmtSci(A.criterion) : fmt(A.criterion, 6);
   c.classList.toggle("at-min", gap < 1e-3);
   $("readout-jsd").textContent = fmt(A.jsd, 6) + " nats";
   $("readout-min").textContent = fmt(A.minusLog4, 6);
@@ -433,7 +459,7 @@ function renderReadout() {
   $("gauge-marker").style.left = (frac * 100).toFixed(2) + "%";
   if (!A.training) {
     if (gap < 1e-3) setStatus("analytic-status", "p_g matches p_data: C(G) is at its minimum −log 4 and D* = ½ everywhere.", "good");
-    else if (!A.stopReason) setStatus("analytic-status", "Move the orange curve onto the blue one, or press Train.");
+    else if (!A.stopReason) setStatus("analytic-status", A.data.kind === "drawn" && drawing ? "Drawing the data density…" : "Move the orange curve onto the blue one, or press Train.");
   }
   drawHistory();
 }
@@ -445,11 +471,13 @@ function drawAnalytic() {
   const hTop = Math.round(avail * 0.64), hBot = avail - hTop;
   const xr = [A.x[0], A.x[A.x.length - 1]];
   const peak = Math.max(...A.pData, ...A.pG);
-  const ymax = Math.max(0.2, peak * 1.12);
+  const ymax = drawing && analyticAxes ? analyticAxes.yr[1] : Math.max(0.2, peak * 1.12);
   const xticks = niceTicks(xr[0], xr[1], 12);
 
   const dens = new Axes(ctx, { x: left, y: top, w: w - left - right, h: hTop }, xr, [0, ymax]);
-  dens.frame({ xticks, yticks: niceTicks(0, ymax, 5), xlabels: true, ylabel: "density", title: "Densities: data (blue) and generator (orange)" });
+  analyticAxes = dens;
+  const drawTitle = A.data.kind === "drawn" ? "Densities: draw the data (blue) here; generator in orange" : "Densities: data (blue) and generator (orange)";
+  dens.frame({ xticks, yticks: niceTicks(0, ymax, 5), xlabels: true, ylabel: "density", title: drawTitle });
   dens.clip();
   // p_g under p_data, wider, so both stay visible when the curves coincide.
   dens.curve(A.x, A.pG, { color: COLORS.gen, width: 4, fill: alpha(COLORS.gen, 0.16) });
@@ -457,14 +485,16 @@ function drawAnalytic() {
   dens.unclip();
   // Centre markers and the direction a gradient step would move the generator's centre.
   const p = A.params;
-  markCentre(dens, p.mu_data, COLORS.data);
+  if (A.data.kind === "gaussian") markCentre(dens, p.mu_data, COLORS.data);
   markCentre(dens, p.mu_g, COLORS.gen);
   const g = A.gradient;
   if (g && Math.abs(g.mu_g) > 1e-6) {
     const dx = Math.max(-1.5, Math.min(1.5, -g.mu_g * 3));
     arrow(ctx, dens.X(p.mu_g), dens.Y(ymax * 0.06), dens.X(p.mu_g + dx), dens.Y(ymax * 0.06), COLORS.gen);
   }
-  note(dens, [`p_data = N(${fmt(p.mu_data, 2)}, ${fmt(p.sd_data, 2)}²)`, `p_g = N(${fmt(p.mu_g, 2)}, ${fmt(p.sd_g, 2)}²)`]);
+  const dataNote = A.data.kind === "gaussian" ? `p_data = N(${fmt(p.mu_data, 2)}, ${fmt(p.sd_data, 2)}²)`
+    : A.data.kind === "mixture" ? `p_data: a mixture of ${A.data.means.length} bell curves` : "p_data: drawn by hand";
+  note(dens, [dataNote, `p_g = N(${fmt(p.mu_g, 2)}, ${fmt(p.sd_g, 2)}²)`]);
 
   const yBot = top + hTop + gap;
   const disc = new Axes(ctx, { x: left, y: yBot, w: w - left - right, h: hBot }, xr, [0, 1]);
@@ -540,7 +570,9 @@ async function startTraining() {
   try {
     while (A.training) {
       const seq = ++requestSeq;
-      const r = await api("/api/analytic/step", { ...A.params, lr: A.lr, steps: 1 });
+      const body = { ...A.params, lr: A.lr, steps: 1 };
+      if (A.data.kind !== "gaussian") body.data = A.data;
+      const r = await api("/api/analytic/step", body);
       if (!A.training) break;
       A.params.mu_g = r.params.mu_g;
       A.params.sd_g = r.params.sd_g;
@@ -550,10 +582,11 @@ async function startTraining() {
       A.trainHistory.push(r.criterion);
       drawHistory();
       const gap = r.criterion - r.minus_log_4;
-      const gradNorm = Math.hypot(r.gradient.mu_g, r.gradient.sd_g);
-      if (gap < CONVERGED_GAP) { stopTraining(`converged after ${A.trainSteps} steps: C(G) = −log 4, D* = ½`); break; }
-      if (gradNorm < 1e-9) { stopTraining("stalled: the curves do not overlap, so C(G) is flat (JSD = log 2) and its gradient vanishes. Move the orange curve closer or widen it."); break; }
-      if (A.trainSteps >= TRAIN_MAX_STEPS) { stopTraining(`stopped after ${A.trainSteps} steps`); break; }
+      const fb = (A.feedback = r.feedback);
+      const after = `after ${steps(A.trainSteps)}`;
+      if (fb.verdict === "converged") { stopTraining(`converged ${after}: C(G) = −log 4, so p_g = p_data and D* = ½ everywhere`, "good"); break; }
+      if (fb.verdict !== "descending") { stopTraining(`stopped ${after}. ${fb.message}`, "warn"); break; }
+      if (A.trainSteps >= TRAIN_MAX_STEPS) { stopTraining(`stopped ${after} (the limit): C(G) + log 4 = ${fmt(gap, 6)}, still falling; press Train to go on`); break; }
       setStatus("analytic-status", `Training: step ${A.trainSteps}, C(G) + log 4 = ${fmt(gap, 6)}`);
       await sleep(TRAIN_DELAY_MS);
     }
@@ -563,7 +596,11 @@ async function startTraining() {
   }
 }
 
-function stopTraining(reason) {
+function steps(n) {
+  return `${n} step${n === 1 ? "" : "s"}`;
+}
+
+function stopTraining(reason, kind = "") {
   if (!A.training) return;
   A.training = false;
   A.pending = analyticInFlight;
@@ -571,13 +608,14 @@ function stopTraining(reason) {
   $("train").textContent = "▶ Train";
   $("train").classList.remove("running");
   if (reason) {
-    const good = reason.startsWith("converged");
-    setStatus("analytic-status", reason.charAt(0).toUpperCase() + reason.slice(1) + ".", good ? "good" : reason.startsWith("stalled") ? "warn" : "");
+    const text = reason.charAt(0).toUpperCase() + reason.slice(1);
+    setStatus("analytic-status", /[.!]$/.test(text) ? text : text + ".", kind);
   }
 }
 
 function resetAnalytic() {
   stopTraining("");
+  A.feedback = null;
   A.params = { ...ANALYTIC_DEFAULTS };
   A.lr = DEFAULT_LR;
   A.trainHistory = [];
@@ -585,6 +623,165 @@ function resetAnalytic() {
   A.stopReason = null;
   syncInputs();
   requestAnalytic();
+}
+
+/* ------------------------------------------------------------------ the analytic view's data */
+
+let analyticAxes = null; // the density Axes last drawn (maps the mouse to x and density)
+let drawing = false;
+let lastDraw = null;
+
+const knotX = (i) => DRAWN_RANGE[0] + (i * (DRAWN_RANGE[1] - DRAWN_RANGE[0])) / (DRAWN_POINTS - 1);
+
+/** Heights of the current data density at the drawing knots (to start a drawing from it). */
+function dataAtKnots() {
+  const out = [];
+  for (let i = 0; i < DRAWN_POINTS; i++) {
+    const x = knotX(i);
+    let v = 0;
+    if (A.data.kind === "mixture") {
+      const d = A.data, total = d.weights.reduce((a, b) => a + b, 0);
+      d.means.forEach((m, j) => { v += (d.weights[j] / total) * gauss(x, m, d.sds[j]); });
+    } else v = gauss(x, A.params.mu_data, A.params.sd_data);
+    out.push(round(v, 4));
+  }
+  return out;
+}
+
+const gauss = (x, m, s) => Math.exp(-0.5 * ((x - m) / s) ** 2) / (s * Math.sqrt(2 * Math.PI));
+const round = (v, d) => Math.round(v * 10 ** d) / 10 ** d;
+
+function setDataKind(kind, { request = true } = {}) {
+  if (A.training) stopTraining("the data changed");
+  if (kind === "mixture" && A.data.kind !== "mixture") A.data = { kind, ...structuredClone(A.mixture || DEFAULT_MIXTURE) };
+  else if (kind === "drawn" && A.data.kind !== "drawn") A.data = { kind, values: A.drawnValues || dataAtKnots() };
+  else if (kind === "gaussian") A.data = { kind };
+  for (const el of document.querySelectorAll("input[name=data-kind]")) el.checked = el.value === kind;
+  $("data-gaussian-box").hidden = kind !== "gaussian";
+  $("data-mixture-box").hidden = kind !== "mixture";
+  $("data-drawn-box").hidden = kind !== "drawn";
+  $("analytic-plot").classList.toggle("drawable", kind === "drawn");
+  if (kind === "mixture") renderMixRows();
+  A.trainHistory = [];
+  A.stopReason = null;
+  if (request) requestAnalytic();
+}
+
+function renderMixRows() {
+  const d = A.data;
+  const rows = $("mix-rows");
+  rows.textContent = "";
+  d.means.forEach((m, j) => {
+    const row = document.createElement("div");
+    row.className = "mix-row";
+    const name = document.createElement("span");
+    name.textContent = `#${j + 1}`;
+    row.append(name);
+    for (const [key, lo, hi, step] of [["means", -5, 5, 0.1], ["sds", 0.1, 3, 0.05], ["weights", 0, 10, 0.1]]) {
+      const input = document.createElement("input");
+      Object.assign(input, { type: "number", min: lo, max: hi, step, value: String(d[key][j]) });
+      input.dataset.testid = `mix-${key}-${j}`;
+      input.setAttribute("aria-label", `${key} of bell curve ${j + 1}`);
+      input.addEventListener("input", () => {
+        const v = readInput(input);
+        if (v === null) return;
+        d[key][j] = v;
+        if (d.weights.every((w) => w <= 0)) return;
+        A.mixture = { means: [...d.means], sds: [...d.sds], weights: [...d.weights] };
+        A.trainHistory = [];
+        requestAnalytic();
+      });
+      row.append(input);
+    }
+    rows.append(row);
+  });
+  $("mix-add").disabled = d.means.length >= MAX_COMPONENTS;
+  $("mix-remove").disabled = d.means.length <= 1;
+}
+
+function changeMixture(add) {
+  const d = A.data;
+  if (add && d.means.length < MAX_COMPONENTS) {
+    d.means.push(round(-4 + 8 * Math.random(), 1));
+    d.sds.push(0.5);
+    d.weights.push(1);
+  } else if (!add && d.means.length > 1) {
+    for (const key of ["means", "sds", "weights"]) d[key].pop();
+  }
+  A.mixture = { means: [...d.means], sds: [...d.sds], weights: [...d.weights] };
+  renderMixRows();
+  A.trainHistory = [];
+  requestAnalytic();
+}
+
+/** Set the drawn heights under the pointer, and on the knots between it and the last position. */
+function drawAt(event) {
+  const ax = analyticAxes;
+  if (!ax) return;
+  const rect = $("analytic-plot").getBoundingClientRect();
+  const px = event.clientX - rect.left, py = event.clientY - rect.top;
+  const x = ax.xr[0] + ((px - ax.box.x) / ax.box.w) * (ax.xr[1] - ax.xr[0]);
+  const y = Math.max(0, ax.yr[0] + ((ax.box.y + ax.box.h - py) / ax.box.h) * (ax.yr[1] - ax.yr[0]));
+  const i = Math.round(((x - DRAWN_RANGE[0]) / (DRAWN_RANGE[1] - DRAWN_RANGE[0])) * (DRAWN_POINTS - 1));
+  const values = A.data.values;
+  const from = lastDraw || { i, y };
+  const lo = Math.min(from.i, i), hi = Math.max(from.i, i);
+  for (let j = Math.max(0, lo); j <= Math.min(DRAWN_POINTS - 1, hi); j++) {
+    const t = hi === lo ? 1 : (j - from.i) / (i - from.i);
+    values[j] = round(Math.min(50, from.y + (y - from.y) * t), 4);
+  }
+  lastDraw = { i, y };
+  if (values.some((v) => v > 0)) requestAnalytic();
+}
+
+/** After a stroke: rescale the heights to area 1, so what is drawn is what is computed. */
+function normaliseDrawing() {
+  const v = A.data.values;
+  let mass = 0;
+  for (let i = 1; i < v.length; i++) mass += (0.5 * (v[i] + v[i - 1]) * (DRAWN_RANGE[1] - DRAWN_RANGE[0])) / (DRAWN_POINTS - 1);
+  if (mass > 0) A.data.values = v.map((h) => round(h / mass, 4));
+  A.drawnValues = A.data.values;
+  requestAnalytic();
+}
+
+function bindDataInputs() {
+  for (const el of document.querySelectorAll("input[name=data-kind]")) {
+    el.addEventListener("change", () => el.checked && setDataKind(el.value));
+  }
+  $("mix-add").addEventListener("click", () => changeMixture(true));
+  $("mix-remove").addEventListener("click", () => changeMixture(false));
+  $("draw-clear").addEventListener("click", () => {
+    A.data.values = new Array(DRAWN_POINTS).fill(0);
+    A.data.values[Math.floor(DRAWN_POINTS / 2)] = 1; // a density must have some mass
+    A.drawnValues = A.data.values;
+    A.trainHistory = [];
+    requestAnalytic();
+  });
+  $("draw-bell").addEventListener("click", () => {
+    A.data.values = (() => { const keep = A.data; A.data = { kind: "gaussian" }; const v = dataAtKnots(); A.data = keep; return v; })();
+    A.drawnValues = A.data.values;
+    A.trainHistory = [];
+    requestAnalytic();
+  });
+  const canvas = $("analytic-plot");
+  canvas.addEventListener("pointerdown", (e) => {
+    if (A.data.kind !== "drawn") return;
+    if (A.training) stopTraining("you are drawing the data");
+    drawing = true;
+    lastDraw = null;
+    canvas.setPointerCapture(e.pointerId);
+    A.trainHistory = [];
+    drawAt(e);
+  });
+  canvas.addEventListener("pointermove", (e) => { if (drawing) drawAt(e); });
+  const end = () => {
+    if (!drawing) return;
+    drawing = false;
+    lastDraw = null;
+    normaliseDrawing();
+  };
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
 }
 
 /* ------------------------------------------------------------------ the live view */
@@ -600,21 +797,29 @@ function enqueue(fn) {
 }
 
 function liveSettings() {
-  return {
+  const settings = {
     data: $("live-data").value,
     loss: $("live-loss").value,
     k: Math.min(10, Math.max(1, parseInt($("live-k").value, 10) || 1)),
     lr: parseFloat($("live-lr").value),
+    seed: Math.min(2147483647, Math.max(0, parseInt($("live-seed").value, 10) || 0)),
   };
+  if (settings.data === "painted") settings.points = L.points.map((p) => [...p]);
+  return settings;
 }
 
 function bindLiveInputs() {
   $("live-play").addEventListener("click", () => (L.running ? pauseLive() : playLive()));
-  $("live-step").addEventListener("click", () => enqueue(() => liveStep(1)));
+  $("live-step").addEventListener("click", () => enqueue(slowMotionStep));
   $("live-reset").addEventListener("click", () => restartLive());
-  for (const id of ["live-data", "live-loss", "live-k", "live-lr"]) {
-    $(id).addEventListener("change", () => restartLive());
+  for (const id of ["live-data", "live-loss", "live-k", "live-lr", "live-seed"]) {
+    $(id).addEventListener("change", () => { updatePaintTools(); restartLive(); });
   }
+  $("show-manifold").addEventListener("change", () => { L.showManifold = $("show-manifold").checked; drawLive(); });
+  $("show-arrows").addEventListener("change", () => { L.showArrows = $("show-arrows").checked; drawLive(); });
+  $("paint-clear").addEventListener("click", () => { L.points = []; restartLive(); });
+  $("paint-example").addEventListener("click", () => { L.points = DEFAULT_POINTS.map((p) => [...p]); restartLive(); });
+  bindPainting();
   window.addEventListener("pagehide", () => {
     if (L.session && navigator.sendBeacon) {
       navigator.sendBeacon("/api/live/stop", JSON.stringify({ session: L.session }));
@@ -628,6 +833,15 @@ async function liveStart() {
   if (old) api("/api/live/stop", { session: old }).catch(() => {});
   L.settings = liveSettings();
   $("live-k").value = String(L.settings.k);
+  $("live-seed").value = String(L.settings.seed);
+  L.phase = null;
+  if (L.settings.data === "painted" && L.points.length === 0) {
+    L.last = null;
+    L.history = [];
+    drawLive();
+    setStatus("live-status", "Paint some points on the plot: click, or drag to paint a stroke.", "warn");
+    return;
+  }
   setStatus("live-status", "Building G and D…");
   L.busy = true;
   const r = await api("/api/live/start", L.settings);
@@ -640,6 +854,7 @@ async function liveStart() {
 
 async function liveStep(n) {
   if (!L.session) await liveStart();
+  if (!L.session) return;
   L.busy = true;
   try {
     const r = await api("/api/live/step", { session: L.session, n });
@@ -660,6 +875,8 @@ function playLive() {
   if (L.running) return;
   L.running = true;
   L.paused = false;
+  L.phase = null;
+  showPhase(null);
   $("live-play").textContent = "❚❚ Pause";
   $("live-play").classList.add("running");
   $("live-step").disabled = true;
@@ -701,7 +918,11 @@ function applyLive(r) {
   L.last = r;
   L.step = r.step;
   L.error = null;
-  L.history.push({ step: r.step, d: r.losses.d, g: r.losses.g, dReal: r.d_real, dFake: r.d_fake });
+  const cov = r.coverage;
+  L.history.push({
+    step: r.step, d: r.losses.d, g: r.losses.g, dReal: r.d_real, dFake: r.d_fake, jsd: r.jsd_estimate,
+    covered: cov ? cov.modes_covered / cov.n_modes : null, hq: cov ? cov.high_quality_fraction : null,
+  });
   if (L.history.length > 1500) L.history = L.history.filter((_, i) => i % 2 === 0 || i === L.history.length - 1);
   $("live-stepcount").textContent = String(r.step);
   $("live-epoch").textContent = `${r.epoch} (${r.iterations_per_epoch} iterations each)`;
@@ -709,23 +930,27 @@ function applyLive(r) {
   $("live-gloss").textContent = fmt(r.losses.g, 4);
   $("live-dreal").textContent = fmt(r.d_real, 3);
   $("live-dfake").textContent = fmt(r.d_fake, 3);
+  $("live-jsd").textContent = `${fmt(r.jsd_estimate, 3)} nats`;
   if (r.dim === 1) {
     $("live-extra-label").innerHTML = "p<sub>g</sub> mean ± std (data 3 ± 0.5)";
     $("live-extra").textContent = `${fmt(r.g_mean, 2)} ± ${fmt(r.g_std, 2)}`;
   } else {
     // gannet's mode metric (gannet.metrics.modes, as `gannet eval modes` reports it).
     const cov = r.coverage;
-    $("live-extra-label").textContent = "modes covered";
+    $("live-extra-label").textContent = r.settings.data === "painted" ? "painted points covered" : "modes covered";
     $("live-extra").textContent = `${cov.modes_covered} / ${cov.n_modes} (${(cov.high_quality_fraction * 100).toFixed(1)}% high quality)`;
   }
-  if (L.paused && !L.running) setStatus("live-status", `Paused at iteration ${r.step}.`);
+  if (L.paused && !L.running && !L.phase) setStatus("live-status", `Paused at iteration ${r.step}.`);
   if (r.diverged) setStatus("live-status", "Training diverged (a loss is not finite): lower the learning rate and Reset.", "warn");
   drawLive();
 }
 
 function drawLive() {
   const r = L.last;
-  if (!r) return;
+  if (!r) {
+    if ($("live-data").value === "painted") drawPaintOnly();
+    return;
+  }
   const legend = $("live-legend");
   if (r.dim === 1) {
     $("live-title").textContent = "1-D: a neural G learns a bell curve";
@@ -734,15 +959,18 @@ function drawLive() {
       '<span class="key"><i class="sw dstar"></i><span>trained D(x)</span></span>';
     drawLive1d(r);
   } else {
-    const what = r.settings.data === "ring" ? "a ring of 8 Gaussians" : "a grid of 25 Gaussians";
+    const what = { ring: "a ring of 8 Gaussians", grid: "a grid of 25 Gaussians", painted: `your ${r.modes.length} painted points` }[r.settings.data];
     $("live-title").textContent = `2-D: a neural G learns ${what}`;
     legend.innerHTML = '<span class="key"><i class="sw ring"></i>data modes</span>' +
       '<span class="key"><i class="sw dot"></i>G\'s samples</span>' +
-      '<span class="key"><i class="sw heat"></i>D(x): 0 fake · ½ · 1 real</span>';
+      '<span class="key"><i class="sw heat"></i>D(x): 0 fake · ½ · 1 real</span>' +
+      (L.showManifold ? '<span class="key"><i class="sw mani"></i>G(z) of a z grid</span>' : "") +
+      (L.showArrows ? '<span class="key"><i class="sw arrow"></i>−∇ of G\'s loss</span>' : "");
     drawLive2d(r);
   }
   drawLossChart();
   drawMeansChart();
+  drawMetricsChart();
   L.renders += 1;
 }
 
@@ -803,10 +1031,12 @@ function heatColor(d) {
 
 function drawLive2d(r) {
   const { ctx, w, h } = prepCanvas($("live-plot"));
-  const top = 30, bottom = 48, left = 64, barW = 16;
-  const side = Math.max(100, Math.min(h - top - bottom, w - left - 330));
+  const narrow = w < 700; // a phone: the map alone, the colour bar beside it, no bar chart
+  const top = 30, bottom = 48, left = narrow ? 44 : 64, barW = narrow ? 10 : 16;
+  const side = Math.max(100, Math.min(h - top - bottom, narrow ? w - left - 92 : w - left - 330));
   const box = { x: left, y: top, w: side, h: side };
   const ax = new Axes(ctx, box, r.range, r.range);
+  live2d = ax;
   // Heat map of D, drawn through a small offscreen image and scaled up smoothly.
   const n = r.heat.size;
   const img = document.createElement("canvas");
@@ -836,6 +1066,7 @@ function drawLive2d(r) {
     ctx.arc(ax.X(mx), ax.Y(my), rad, 0, 2 * Math.PI);
     ctx.stroke();
   }
+  if (L.showManifold && r.manifold) drawManifold(ax, r.manifold);
   ctx.fillStyle = alpha(COLORS.gen, 0.85);
   ctx.strokeStyle = "rgba(122, 61, 0, 0.8)";
   ctx.lineWidth = 0.7;
@@ -846,7 +1077,10 @@ function drawLive2d(r) {
     ctx.fill();
     ctx.stroke();
   }
+  const arrows = L.showArrows && r.arrows ? drawArrows(ax, r.arrows) : [];
+  if (r.settings.data === "painted") drawPaintedPoints(ax);
   ax.unclip();
+  L.drawn = { box, range: r.range, arrows, manifold: L.showManifold && r.manifold ? r.manifold.points.length : 0 };
   // Colour bar.
   const bx = box.x + box.w + 18, by = box.y, bh = box.h;
   const grad = ctx.createLinearGradient(0, by + bh, 0, by);
@@ -868,7 +1102,7 @@ function drawLive2d(r) {
   ctx.textAlign = "center";
   ctx.fillText("D(x)", 0, 0);
   ctx.restore();
-  drawModeBars(ctx, r, { x: bx + barW + 90, y: top, w: w - (bx + barW + 90) - 16, h: Math.min(side, 280) });
+  if (!narrow) drawModeBars(ctx, r, { x: bx + barW + 90, y: top, w: w - (bx + barW + 90) - 16, h: Math.min(side, 280) });
   L.checksum = checksum(r.samples.map((p) => p[0])) + checksum(r.heat.values.flat());
 }
 
@@ -910,7 +1144,7 @@ function drawModeBars(ctx, r, box) {
   ctx.fillStyle = COLORS.muted;
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  const axisNote = r.settings.data === "ring" ? "the 8 modes, around the ring" : "the 25 modes, row by row";
+  const axisNote = { ring: "the 8 modes, around the ring", grid: "the 25 modes, row by row", painted: "one mode per painted point, in painting order" }[r.settings.data];
   ctx.fillText(axisNote, ax.box.x + ax.box.w / 2, ax.box.y + ax.box.h + 8);
 }
 
@@ -975,6 +1209,291 @@ function drawMeansChart() {
   ], [0, 1], [{ y: 0.5, label: "½" }]);
 }
 
+
+/* ------------------------------------------------------------------ slow motion, painting */
+
+/** One iteration of Algorithm 1 as separate visible phases: k D updates, then one G update. */
+async function slowMotionStep() {
+  if (!L.session) await liveStart();
+  if (!L.session) return;
+  const k = L.settings.k;
+  $("live-step").disabled = true;
+  try {
+    for (let j = 0; j <= k; j++) {
+      const r = await api("/api/live/phase", { session: L.session });
+      L.phase = r.phase;
+      L.phases.push({ ...r.phase, step: r.step });
+      showPhase(r.phase, r);
+      applyLive(r);
+      await sleep(PHASE_DELAY_MS);
+      if (r.phase.name === "g") break;
+    }
+    setStatus("live-status", `Iteration ${L.step} done: ${k} D update${k === 1 ? "" : "s"}, then one G update. Step again, or Play.`);
+  } finally {
+    $("live-step").disabled = L.running;
+  }
+}
+
+function showPhase(phase, r) {
+  const el = $("live-phase");
+  if (!phase) {
+    el.textContent = "Step runs one iteration of Algorithm 1 in slow motion.";
+    el.className = "phase";
+    return;
+  }
+  el.className = "phase " + phase.name;
+  el.textContent = phase.name === "d"
+    ? `Phase: D update ${phase.index} of ${phase.k} (iteration ${r.step + 1}): D learns to tell real from fake, so its map changes; G's samples stay put.`
+    : `Phase: G update (iteration ${r.step}): G moves its samples along the arrows, towards where D says "real"; D is held fixed.`;
+}
+
+function updatePaintTools() {
+  const painted = $("live-data").value === "painted";
+  $("paint-tools").hidden = !painted;
+  $("live-plot").classList.toggle("drawable", painted);
+}
+
+let live2d = null; // the 2-D Axes last drawn (maps the mouse to data coordinates)
+let painting = null;
+
+function bindPainting() {
+  const canvas = $("live-plot");
+  const at = (e) => {
+    const ax = live2d;
+    if (!ax) return null;
+    const rect = canvas.getBoundingClientRect();
+    const px = e.clientX - rect.left, py = e.clientY - rect.top;
+    if (px < ax.box.x || px > ax.box.x + ax.box.w || py < ax.box.y || py > ax.box.y + ax.box.h) return null;
+    const x = ax.xr[0] + ((px - ax.box.x) / ax.box.w) * (ax.xr[1] - ax.xr[0]);
+    const y = ax.yr[0] + ((ax.box.y + ax.box.h - py) / ax.box.h) * (ax.yr[1] - ax.yr[0]);
+    return [round(Math.max(-4, Math.min(4, x)), 2), round(Math.max(-4, Math.min(4, y)), 2)];
+  };
+  const add = (p) => {
+    if (!p || L.points.length >= 400) return;
+    const last = L.points[L.points.length - 1];
+    if (painting.added > 0 && last && Math.hypot(p[0] - last[0], p[1] - last[1]) < 0.15) return; // a stroke: one dot per 0.15
+    L.points.push(p);
+    painting.added += 1;
+    drawLive();
+  };
+  canvas.addEventListener("pointerdown", (e) => {
+    if ($("live-data").value !== "painted") return;
+    if (L.running) pauseLive();
+    painting = { added: 0 };
+    canvas.setPointerCapture(e.pointerId);
+    add(at(e));
+  });
+  canvas.addEventListener("pointermove", (e) => { if (painting) add(at(e)); });
+  const end = () => {
+    if (!painting) return;
+    const added = painting.added;
+    painting = null;
+    if (added) restartLive();
+  };
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+}
+
+/** The painted points before any session exists (or while there are none). */
+function drawPaintOnly() {
+  const { ctx, w, h } = prepCanvas($("live-plot"));
+  const side = Math.max(100, Math.min(h - 78, w - 80));
+  const ax = new Axes(ctx, { x: 64, y: 30, w: side, h: side }, [-4, 4], [-4, 4]);
+  live2d = ax;
+  const ticks = niceTicks(-4, 4, 8);
+  ax.frame({ xticks: ticks, yticks: ticks, xlabel: "x₁", ylabel: "x₂", title: "Paint data points here" });
+  drawPaintedPoints(ax);
+}
+
+function drawPaintedPoints(ax) {
+  const { ctx } = ax;
+  ctx.save();
+  ctx.fillStyle = alpha(COLORS.data, 0.9);
+  for (const [x, y] of L.points) {
+    ctx.beginPath();
+    ctx.arc(ax.X(x), ax.Y(y), 4, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+  ctx.restore();
+}
+
+/** G's image of the z grid: the noise space's grid lines, bent by G. */
+function drawManifold(ax, m) {
+  const { ctx } = ax;
+  const pts = m.points, n = pts.length;
+  ctx.save();
+  ctx.lineWidth = 1;
+  const line = (get, bold) => {
+    ctx.strokeStyle = bold ? "rgba(29, 36, 51, 0.75)" : "rgba(29, 36, 51, 0.28)";
+    ctx.beginPath();
+    let started = false;
+    for (let t = 0; t < n; t++) {
+      const p = get(t);
+      if (p[0] === null || p[1] === null) { started = false; continue; }
+      if (!started) { ctx.moveTo(ax.X(p[0]), ax.Y(p[1])); started = true; } else ctx.lineTo(ax.X(p[0]), ax.Y(p[1]));
+    }
+    ctx.stroke();
+  };
+  for (let i = 0; i < n; i += 2) {
+    line((t) => pts[i][t], i === 0 || i === n - 1);
+    line((t) => pts[t][i], i === 0 || i === n - 1);
+  }
+  ctx.restore();
+}
+
+const ARROW_SCALE = 0.6; // data units per unit of gradient
+const ARROW_MAX = 0.9;
+
+/** An arrow from each fake point along minus the gradient of G's loss there (fixed scale, so a
+ * saturating loss's vanishing gradient shows as vanishing arrows). Returns the drawn segments. */
+function drawArrows(ax, a) {
+  const { ctx } = ax;
+  const drawn = [];
+  ctx.save();
+  a.points.forEach(([x, y], i) => {
+    const [vx, vy] = a.vectors[i];
+    if (x === null || vx === null) return;
+    const len = Math.hypot(vx, vy);
+    const s = len * ARROW_SCALE > ARROW_MAX ? ARROW_MAX / len : ARROW_SCALE;
+    const x1 = x + vx * s, y1 = y + vy * s;
+    drawn.push([ax.X(x), ax.Y(y), ax.X(x1), ax.Y(y1)]);
+    const px = Math.hypot(ax.X(x1) - ax.X(x), ax.Y(y1) - ax.Y(y));
+    if (px < 1.5) return;
+    ctx.strokeStyle = "rgba(178, 34, 34, 0.85)";
+    ctx.fillStyle = "rgba(178, 34, 34, 0.85)";
+    ctx.lineWidth = 1.4;
+    ctx.beginPath(); ctx.moveTo(ax.X(x), ax.Y(y)); ctx.lineTo(ax.X(x1), ax.Y(y1)); ctx.stroke();
+    if (px >= 6) {
+      const ux = (ax.X(x1) - ax.X(x)) / px, uy = (ax.Y(y1) - ax.Y(y)) / px;
+      ctx.beginPath();
+      ctx.moveTo(ax.X(x1), ax.Y(y1));
+      ctx.lineTo(ax.X(x1) - ux * 6 - uy * 3, ax.Y(y1) - uy * 6 + ux * 3);
+      ctx.lineTo(ax.X(x1) - ux * 6 + uy * 3, ax.Y(y1) - uy * 6 - ux * 3);
+      ctx.closePath();
+      ctx.fill();
+    }
+  });
+  ctx.restore();
+  return drawn;
+}
+
+function drawMetricsChart() {
+  const r = L.last;
+  const series = [{ key: "jsd", label: "JSD (nats)", color: COLORS.ink }];
+  if (r && r.dim === 2) {
+    series.unshift({ key: "hq", label: "high quality", color: COLORS.dstar });
+    series.unshift({ key: "covered", label: "covered", color: COLORS.gen });
+  }
+  drawSeries("live-metrics", r && r.dim === 2 ? "Modes covered (share), high quality, JSD" : "JSD estimate, by iteration", series, [0, 1], [{ y: Math.log(2), label: "log 2" }]);
+}
+
+
+/* ------------------------------------------------------------------ share link, PNG */
+
+/** The whole setup as a URL fragment: view, analytic game and data, live settings and points. */
+function shareState() {
+  const q = new URLSearchParams();
+  q.set("view", S.view);
+  const p = A.params;
+  for (const key of ["mu_g", "sd_g", "mu_data", "sd_data"]) q.set(key, String(p[key]));
+  q.set("eta", String(A.lr));
+  q.set("data", A.data.kind);
+  if (A.data.kind === "mixture") q.set("mix", A.data.means.map((m, j) => `${m},${A.data.sds[j]},${A.data.weights[j]}`).join(";"));
+  if (A.data.kind === "drawn") q.set("drawn", A.data.values.join(","));
+  const ls = liveSettings();
+  q.set("live", ls.data);
+  q.set("loss", ls.loss);
+  q.set("k", String(ls.k));
+  q.set("lr", String(ls.lr));
+  q.set("seed", String(ls.seed));
+  q.set("speed", $("live-speed").value);
+  q.set("manifold", L.showManifold ? "1" : "0");
+  q.set("arrows", L.showArrows ? "1" : "0");
+  if (ls.data === "painted") q.set("points", L.points.map((pt) => pt.join(",")).join(";"));
+  return q.toString();
+}
+
+/** Restore a setup from a fragment made by shareState (unknown or bad values are ignored). */
+function applyShared(fragment) {
+  const q = new URLSearchParams(fragment);
+  const num = (key, lo, hi) => {
+    const v = parseFloat(q.get(key));
+    return Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : null;
+  };
+  for (const key of ["mu_g", "mu_data"]) { const v = num(key, -5, 5); if (v !== null) A.params[key] = v; }
+  for (const key of ["sd_g", "sd_data"]) { const v = num(key, 0.1, 3); if (v !== null) A.params[key] = v; }
+  const eta = num("eta", 0.05, 2);
+  if (eta !== null) A.lr = eta;
+  const kind = q.get("data");
+  if (kind === "mixture" && q.get("mix")) {
+    const rows = q.get("mix").split(";").slice(0, MAX_COMPONENTS).map((r) => r.split(",").map(Number));
+    if (rows.length && rows.every((r) => r.length === 3 && r.every(Number.isFinite))) {
+      A.mixture = { means: rows.map((r) => r[0]), sds: rows.map((r) => r[1]), weights: rows.map((r) => r[2]) };
+      A.data = { kind: "mixture", ...structuredClone(A.mixture) };
+    }
+  } else if (kind === "drawn" && q.get("drawn")) {
+    const values = q.get("drawn").split(",").map(Number);
+    if (values.length === DRAWN_POINTS && values.every((v) => Number.isFinite(v) && v >= 0)) {
+      A.drawnValues = values;
+      A.data = { kind: "drawn", values };
+    }
+  }
+  const setSelect = (id, value) => {
+    if (value === null) return;
+    const el = $(id);
+    if (![...el.options].some((o) => o.value === value)) {
+      const opt = document.createElement("option");
+      opt.value = opt.textContent = value;
+      el.append(opt);
+    }
+    el.value = value;
+  };
+  if (["gaussian-1d", "ring", "grid", "painted"].includes(q.get("live"))) $("live-data").value = q.get("live");
+  if (["minimax", "non-saturating"].includes(q.get("loss"))) $("live-loss").value = q.get("loss");
+  const k = num("k", 1, 10);
+  if (k !== null) $("live-k").value = String(Math.round(k));
+  const lr = num("lr", 1e-5, 0.05);
+  if (lr !== null) setSelect("live-lr", String(lr));
+  const seed = num("seed", 0, 2147483647);
+  if (seed !== null) $("live-seed").value = String(Math.round(seed));
+  if (["1", "5", "20", "50"].includes(q.get("speed"))) $("live-speed").value = q.get("speed");
+  if (q.has("manifold")) L.showManifold = $("show-manifold").checked = q.get("manifold") === "1";
+  if (q.has("arrows")) L.showArrows = $("show-arrows").checked = q.get("arrows") === "1";
+  if (q.get("points") !== null) {
+    const pts = q.get("points") ? q.get("points").split(";").slice(0, 400).map((pt) => pt.split(",").map(Number)) : [];
+    if (pts.every((pt) => pt.length === 2 && pt.every((v) => Number.isFinite(v) && Math.abs(v) <= 4))) L.points = pts;
+  }
+  return q.get("view") === "live" ? "live" : "analytic";
+}
+
+function share() {
+  const url = `${location.origin}${location.pathname}#${shareState()}`;
+  history.replaceState(null, "", url);
+  const box = $("share-url");
+  box.hidden = false;
+  box.value = url;
+  box.select();
+  S.shared = url;
+  if (navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {});
+}
+
+/** Save the current view's main plot as a PNG file. */
+function exportPng() {
+  const canvas = S.view === "live" ? $("live-plot") : $("analytic-plot");
+  canvas.toBlob((blob) => {
+    if (!blob) return;
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = S.view === "live" ? `gannet-live-step-${L.step}.png` : "gannet-analytic.png";
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 5000);
+    S.exports += 1;
+    S.lastExport = { name: a.download, size: blob.size };
+  }, "image/png");
+}
+
 /* ------------------------------------------------------------------ tabs, start-up */
 
 function showView(view) {
@@ -1011,7 +1530,15 @@ function main() {
     tab.addEventListener("click", () => showView(tab.dataset.view));
   }
   bindAnalyticInputs();
+  bindDataInputs();
   bindLiveInputs();
+  $("share").addEventListener("click", share);
+  $("export-png").addEventListener("click", exportPng);
+  const fragment = location.hash.slice(1);
+  let view = fragment === "live" ? "live" : "analytic";
+  if (fragment.includes("=")) view = applyShared(fragment);
+  setDataKind(A.data.kind, { request: false });
+  updatePaintTools();
   syncInputs();
   requestAnalytic();
   let resizeTimer = null;
@@ -1019,7 +1546,7 @@ function main() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(redraw, 60);
   });
-  if (location.hash === "#live") showView("live");
+  if (view === "live") showView("live");
   S.ready = true;
 }
 
