@@ -1284,11 +1284,15 @@ function bindPainting() {
     add(at(e));
   });
   canvas.addEventListener("pointermove", (e) => { if (painting) add(at(e)); });
+  let restartTimer = null;
   const end = () => {
     if (!painting) return;
     const added = painting.added;
     painting = null;
-    if (added) restartLive();
+    if (!added) return;
+    // A new session once the painting pauses (a few quick clicks start one session).
+    clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => { if (!painting) restartLive(); }, 350);
   };
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
