@@ -137,3 +137,20 @@ def open_page(
 def shot(pg: Any, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def set_slider(pg: Any, testid: str, value: float) -> None:
+    """Move a slider (or type in a number box) as a user would: set the value, fire input."""
+    pg.eval_on_selector(
+        f"[data-testid={testid}]",
+        "(el, v) => { el.value = String(v); "
+        "el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        value,
+    )
+
+
+def settled(pg: Any) -> dict[str, Any]:
+    """The analytic view's state once no request is pending."""
+    pg.wait_for_function("() => !window.gannetState.analytic.pending")
+    state: dict[str, Any] = pg.evaluate("() => window.gannetState.analytic")
+    return state

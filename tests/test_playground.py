@@ -12,7 +12,6 @@ import itertools
 import json
 import math
 import os
-import random
 import re
 import signal
 import socket
@@ -30,80 +29,29 @@ import torch
 
 from gannet import theory
 from gannet.cli import main as cli_main
-from gannet.playground import PlaygroundServer, analytic_step, serve
+from gannet.playground import PlaygroundServer, analytic_step
+from tests.playground_support import (
+    launch_browser,
+    open_page,
+    post,
+    request,
+    running_server,
+    set_slider,
+    settled,
+    shot,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "test-artifacts" / "playground"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-STATIC = REPO / "src" / "gannet" / "playground" / "static"
+STATIC = Path(__file__).resolve().parents[1] / "src" / "gannet" / "playground" / "static"
+STATIC_FILES = ["app.js", "index.html", "style.css"]
 
-
-# --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[PlaygroundServer]:
-    """One playground server in a background thread for the whole module.
-
-    Live sessions build gannet Trainers, which seed the global RNGs and set torch's thread
-    count; both are put back afterwards so the rest of the test session is unaffected.
-    """
-    threads = torch.get_num_threads()
-    rng = (torch.get_rng_state(), random.getstate(), np.random.get_state())
-    srv = serve("127.0.0.1", 0)
-    srv.start()
-    yield srv
-    srv.close()
-    torch.set_num_threads(threads)
-    torch.set_rng_state(rng[0])
-    random.setstate(rng[1])
-    np.random.set_state(rng[2])
-
-
-def request(
-    srv: PlaygroundServer,
-    method: str,
-    path: str,
-    body: Any = None,
-    *,
-    raw: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """(status, JSON body, headers) of one request to the test server."""
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-    try:
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        hdrs = {"Content-Type": "application/json", **(headers or {})}
-        conn.request(method, path, body=data, headers=hdrs)
-        resp = conn.getresponse()
-        payload = resp.read()
-        parsed = (
-            json.loads(payload)
-            if resp.getheader("Content-Type", "").startswith("application/json")
-            else {"text": payload.decode()}
-        )
-        return resp.status, parsed, dict(resp.getheaders())
-    finally:
-        conn.close()
+server = pytest.fixture(scope="module")(running_server)
+browser = pytest.fixture(scope="module")(launch_browser)
 
 
 def get(srv: PlaygroundServer, path: str, **params: float) -> tuple[int, dict[str, Any]]:
     query = ("?" + urllib.parse.urlencode(params)) if params else ""
     status, body, _ = request(srv, "GET", path + query)
     return status, body
-
-
-def post(srv: PlaygroundServer, path: str, body: Any) -> tuple[int, dict[str, Any]]:
-    status, payload, _ = request(srv, "POST", path, body)
-    return status, payload
 
 
 # --------------------------------------------------------------------------- the analytic API
@@ -247,7 +195,7 @@ def test_static_page_is_self_contained(server: PlaygroundServer) -> None:
         text = path.read_text()
         assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text), path.name
         assert "@import" not in text and "url(http" not in text, path.name
-    assert sorted(p.name for p in STATIC.iterdir()) == ["app.js", "index.html", "style.css"]
+    assert sorted(p.name for p in STATIC.iterdir()) == STATIC_FILES
 
 
 # --------------------------------------------------------------------------- the live API
@@ -422,69 +370,13 @@ def test_cli_port_in_use_is_one_line_error(capsys: pytest.CaptureFixture[str]) -
 # --------------------------------------------------------------------------- the page, in Chromium
 
 
-def _playwright() -> Any:
-    if not CHROMIUM.exists():
-        pytest.skip(f"headless Chromium not found at {CHROMIUM} (scripts/install-browser.sh)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed (pip install playwright)")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_playwright = _playwright()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser: Any, server: PlaygroundServer) -> Iterator[Any]:
     """A fresh page on the playground; fails the test on any script error or off-site request."""
-    # bypass_csp lets Playwright evaluate its helpers; the page itself keeps its strict CSP.
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, bypass_csp=True)
-    pg = context.new_page()
-    errors: list[str] = []
-    foreign: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.on(
-        "request",
-        lambda r: None if r.url.startswith((server.url, "data:")) else foreign.append(r.url),
-    )
-    pg.goto(server.url)
-    pg.wait_for_function(
-        "() => window.gannetState && window.gannetState.ready && "
-        "window.gannetState.analytic.updates > 0 && !window.gannetState.analytic.pending"
-    )
+    context, pg, errors = open_page(browser, server, width=1360, height=900)
     yield pg
     context.close()
-    assert not errors, errors
-    assert not foreign, foreign
-
-
-def shot(pg: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
-def set_slider(pg: Any, testid: str, value: float) -> None:
-    """Move a slider as a drag would: set its value and fire the input event."""
-    pg.eval_on_selector(
-        f"[data-testid={testid}]",
-        "(el, v) => { el.value = String(v); "
-        "el.dispatchEvent(new Event('input', {bubbles: true})); }",
-        value,
-    )
-
-
-def settled(pg: Any) -> dict[str, Any]:
-    pg.wait_for_function("() => !window.gannetState.analytic.pending")
-    state: dict[str, Any] = pg.evaluate("() => window.gannetState.analytic")
-    return state
+    errors.check()
 
 
 def readout(pg: Any) -> float:

@@ -21,7 +21,14 @@ from gannet.playground.analytic import DRAWN_POINTS
 from gannet.playground.live import LiveSession
 from gannet.playground.measure import manifold_z
 from gannet.playground.painted import painted_mode_stats
-from tests.playground_support import launch_browser, open_page, running_server, shot
+from tests.playground_support import (
+    launch_browser,
+    open_page,
+    running_server,
+    set_slider,
+    settled,
+    shot,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -35,21 +42,6 @@ def page(browser: Any, server: PlaygroundServer) -> Iterator[Any]:
     yield pg
     context.close()
     errors.check()
-
-
-def settled(pg: Any) -> dict[str, Any]:
-    pg.wait_for_function("() => !window.gannetState.analytic.pending")
-    state: dict[str, Any] = pg.evaluate("() => window.gannetState.analytic")
-    return state
-
-
-def set_value(pg: Any, testid: str, value: float) -> None:
-    pg.eval_on_selector(
-        f"[data-testid={testid}]",
-        "(el, v) => { el.value = String(v); "
-        "el.dispatchEvent(new Event('input', {bubbles: true})); }",
-        value,
-    )
 
 
 def live_session(pg: Any, server: PlaygroundServer) -> LiveSession:
@@ -115,9 +107,9 @@ def test_a_drawn_density_gives_its_c_of_g(page: Any) -> None:
 
 def test_the_stall_case_says_the_gradient_vanished(page: Any) -> None:
     pg = page
-    set_value(pg, "mu-g", -5)
-    set_value(pg, "sd-g", 0.1)
-    set_value(pg, "lr", 2)
+    set_slider(pg, "mu-g", -5)
+    set_slider(pg, "sd-g", 0.1)
+    set_slider(pg, "lr", 2)
     settled(pg)
     pg.click("[data-testid=train]")
     pg.wait_for_function("() => !window.gannetState.analytic.training", timeout=30000)
@@ -249,7 +241,7 @@ def test_a_shared_link_restores_the_setup(
     context, pg, errors = open_page(browser, server)
     try:
         pg.check("[data-testid=data-mixture]")
-        set_value(pg, "mu-g", 1.25)
+        set_slider(pg, "mu-g", 1.25)
         settled(pg)
         pg.click("[data-testid=tab-live]")
         pg.select_option("[data-testid=live-loss]", "minimax")

@@ -552,7 +552,7 @@ function drawHistory() {
   const lo = -LOG4, hi = Math.max(...hist, lo + 0.05);
   const pad = (hi - lo) * 0.08;
   const ax = new Axes(ctx, box, [0, Math.max(hist.length - 1, 1)], [lo - pad, hi + pad]);
-  ax.frame({ yticks: [lo, hi], yfmt: (t) => fmt(t, 2), xlabels: false, title: `C(G) during training: ${hist.length - 1} steps` });
+  ax.frame({ yticks: [lo, hi], yfmt: (t) => fmt(t, 2), xlabels: false, title: `C(G) during training: ${steps(hist.length - 1)}` });
   ax.hline(lo, { color: COLORS.dstar, label: "−log 4" });
   ax.curve(hist.map((_, i) => i), hist, { color: COLORS.ink, width: 1.8 });
 }
