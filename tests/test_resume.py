@@ -176,11 +176,11 @@ def test_sigint_and_sigterm_checkpoint_stop_cleanly_and_resume_exactly(mnist_pat
     # do not depend on it): each signal arrives mid-run.
     longer = ("--set", "train.epochs=1000")
     run = tmp_path / "run"
-    first = interrupt(
-        gannet_cmd("train", str(config), "--out", str(run), *longer), 6, signal.SIGINT
-    )
+    start = gannet_cmd("train", str(config), "--out", str(run), *longer)
+    first = interrupt(start, run, 6, signal.SIGINT)
     assert 6 <= first < 12
-    second = interrupt(gannet_cmd("train", "--resume", str(run), *longer), 12, signal.SIGTERM)
+    resume = gannet_cmd("train", "--resume", str(run), *longer)
+    second = interrupt(resume, run, 12, signal.SIGTERM)
     assert 12 <= second < 20
 
     resumed = subprocess.run(
