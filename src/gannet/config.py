@@ -192,6 +192,15 @@ class TrainConfig:
     modes covered fall 2 or more below the best so far. mnist and fashion-mnist, when gannet's
     classifier is cached (``gannet classifier train DATASET``): the same every 1,000 steps or
     more, with the classes covered by 1,000 samples (and ``class_kl``). Other data: no effect."""
+    eval_every: int = ranged(0, 0, note="0 = off")
+    """Generator steps between feature-metric evaluations during training (0 = off): the
+    first logging interval reaching each multiple measures ``eval_metrics`` on G_eval (EMA
+    when on) with 10,000 samples (fewer if the test split is smaller) against the test
+    split, into metrics.jsonl and curves.png. A private seeded generator draws the noise, so
+    resuming stays bit-exact."""
+    eval_metrics: list[str] = field(default_factory=lambda: ["fid"])
+    """Feature metrics for ``eval_every``: fid, kid or prc, optionally with an extractor
+    (fid_inception, kid_mnist-classifier); bare names use the dataset's gannet classifier."""
 
 
 @dataclass

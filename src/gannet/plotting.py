@@ -93,6 +93,22 @@ def save_figure(fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
+EVAL_PREFIXES = ("fid", "kid", "precision", "recall")
+"""Record keys drawn in the feature-metric row (``train.eval_every``): fid_*, kid_*, ..."""
+
+
+def _plot_measured(axes: Any, metrics: list[dict[str, Any]], keys: list[str]) -> None:
+    """Distances (left) and precision/recall (right) at the steps they were measured."""
+    for ax, wanted in zip(axes, (("fid", "kid"), ("precision", "recall")), strict=True):
+        for key in keys:
+            if key.split("_")[0] in wanted and not key.startswith("kid_std"):
+                rows = [m for m in metrics if m.get(key) is not None]
+                ax.plot([m["step"] for m in rows], [m[key] for m in rows], "o-", label=key)
+        ax.set_title("feature distances" if "fid" in wanted else "precision / recall")
+        if ax.lines:
+            ax.legend()
+
+
 def plot_curves(metrics: list[dict[str, Any]], path: Path, probabilistic: bool = True) -> None:
     """Losses, D outputs, the value estimate (with -log 4) and gradient norms over steps.
 
@@ -106,7 +122,9 @@ def plot_curves(metrics: list[dict[str, Any]], path: Path, probabilistic: bool =
     if not metrics:
         return
     step = [m["step"] for m in metrics]
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), dpi=90)
+    measured = sorted({k for m in metrics for k in m if k.split("_")[0] in EVAL_PREFIXES})
+    rows = 3 if measured else 2
+    fig, axes = plt.subplots(rows, 2, figsize=(10, 3.5 * rows), dpi=90)
     ax = axes[0, 0]
     ax.plot(step, [m["d_loss"] for m in metrics], label="D cost")
     ax.plot(step, [m["g_loss"] for m in metrics], label="G cost")
@@ -137,6 +155,8 @@ def plot_curves(metrics: list[dict[str, Any]], path: Path, probabilistic: bool =
     ax.semilogy(step, [max(m["grad_norm_d"], 1e-12) for m in metrics], label="|grad D|")
     ax.set_title("gradient norms")
     ax.legend()
+    if measured:
+        _plot_measured(axes[2], metrics, measured)
     for a in axes.flat:
         a.set_xlabel("generator step")
     fig.tight_layout()

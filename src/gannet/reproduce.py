@@ -28,6 +28,7 @@ from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
 from gannet.metrics.parzen import ParzenResult, parzen_evaluate
+from gannet.metrics.scores import classifier_fid
 from gannet.run import CONFIG, Run, is_run_dir, load_run, read_status
 
 # Table 1 of the paper: (model, MNIST mean, MNIST s.e., TFD mean, TFD s.e.).
@@ -185,6 +186,7 @@ def score_real_data(settings: Table1Settings, dataset: str, data: Dataset, log: 
             "test_se": result.test_se,
             "sigma": result.sigma,
             "samples": n,
+            **classifier_fid(data.train[:n], data.test, dataset),
         },
     )
     log(
@@ -260,7 +262,8 @@ def _score_and_log(
 ) -> None:
     """Score the run's generator as it is now and append the row to scores.jsonl."""
     started = time.perf_counter()
-    result = _score(run.sample(settings.samples, seed=0), data)
+    samples = run.sample(settings.samples, seed=0)
+    result = _score(samples, data)
     seconds = _train_seconds(run.path)
     row: dict[str, Any] = {
         "run": name,
@@ -275,6 +278,7 @@ def _score_and_log(
         "validation_ll": result.validation_ll,
         "samples": settings.samples,
         "ema": run.uses_ema,
+        **classifier_fid(samples, data.test, dataset),
         "eval_seconds": round(time.perf_counter() - started, 1),
     }
     if averaged is not None:
@@ -347,11 +351,11 @@ def render_table(rows: list[dict[str, Any]], target: float) -> str:
     """Markdown: the paper's rows, then ours (best score per run) per dataset column."""
     summary = summarize(rows, target)
     datasets = list(dict.fromkeys(s["dataset"] for s in summary)) or ["mnist"]
-    head = "| model | " + " | ".join(datasets) + " | TFD | reached at |"
-    lines = [head, "|" + "---|" * (len(datasets) + 3)]
+    head = "| model | " + " | ".join(datasets) + " | TFD | classifier FID | reached at |"
+    lines = [head, "|" + "---|" * (len(datasets) + 4)]
     for model, mnist, mnist_se, tfd, tfd_se in PAPER_TABLE1:
         cells = [_fmt(mnist, mnist_se) if d == "mnist" else "" for d in datasets]
-        lines.append(f"| {model} (paper) | " + " | ".join(cells) + f" | {_fmt(tfd, tfd_se)} | |")
+        lines.append(f"| {model} (paper) | " + " | ".join(cells) + f" | {_fmt(tfd, tfd_se)} | | |")
     for s in summary:
         b = s["best"]
         cells = [_fmt(b["test_ll"], b["test_se"]) if d == s["dataset"] else "" for d in datasets]
@@ -363,7 +367,8 @@ def render_table(rows: list[dict[str, Any]], target: float) -> str:
             if b.get("averaged"):
                 a = b["averaged"]
                 when += f" (G averaged over epochs {a['first']}..{a['last']})"
-        lines.append(f"| {model} | " + " | ".join(cells) + f" | n/a | {when} |")
+        fid = ", ".join(f"{v:.2f} ({k})" for k, v in b.items() if k.startswith("fid_"))
+        lines.append(f"| {model} | " + " | ".join(cells) + f" | n/a | {fid or 'n/a'} | {when} |")
     lines.append("")
     lines.append(
         "TFD is not publicly distributed, so its column cannot be reproduced; the second "

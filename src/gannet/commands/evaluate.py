@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from gannet.commands.evaluate_features import add_feature_parsers
 from gannet.config import DataConfig
 from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.metrics.classifier import Classifier, ClassifierInfo
+    from gannet.metrics.classifier import ClassifierInfo, ImageClassifier
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -60,6 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pz.add_argument("--out", help="JSON result file (default: RUN/eval/parzen.json)")
     pz.set_defaults(handler=_parzen)
     _add_modes_parser(metrics)
+    add_feature_parsers(metrics)
 
 
 def _validation_rows(spec: str, data: Dataset) -> torch.Tensor:
@@ -195,7 +197,9 @@ def _add_modes_parser(metrics: argparse._SubParsersAction) -> None:
     md.set_defaults(handler=_modes)
 
 
-def _classifier_for(name: str, data_dir: str, train: bool) -> tuple[Classifier, ClassifierInfo]:
+def _classifier_for(
+    name: str, data_dir: str, train: bool
+) -> tuple[ImageClassifier, ClassifierInfo]:
     from gannet.metrics.classifier import (
         cached_classifier,
         classifier_path,

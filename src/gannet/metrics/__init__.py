@@ -5,7 +5,13 @@ itself is in :mod:`gannet.metrics.base`; importing this package imports the metr
 which register themselves into it.
 """
 
-from gannet.metrics import modes, parzen  # noqa: F401  (modes-2d, modes-classifier, parzen)
+from gannet.metrics import (  # noqa: F401  (each registers its metrics)
+    frechet,  # fid
+    kid,  # kid
+    modes,  # modes-2d, modes-classifier
+    parzen,  # parzen
+    prc,  # prc
+)
 from gannet.metrics.base import METRICS
 
 __all__ = ["METRICS"]

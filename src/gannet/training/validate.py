@@ -14,6 +14,10 @@ def validate_config(config: Config) -> None:
     """Every value a training run relies on; the first bad one is a GannetError."""
     check_config(config)
     validate_loss(config)
+    if config.train.eval_every:  # the metric names of train.eval_metrics
+        from gannet.training.hooks.evaluation import parse_eval_metrics
+
+        parse_eval_metrics(config.train.eval_metrics, config.data.name)
 
 
 def validate_loss(config: Config) -> None:

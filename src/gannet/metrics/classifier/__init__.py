@@ -1,7 +1,8 @@
-"""gannet's own image classifier, for measuring which classes a generator produces.
+"""gannet's own image classifiers, for measuring which classes a generator produces and as
+feature extractors for FID/KID/precision-recall with no downloaded third-party weights.
 
-A small CNN trained by gannet itself on MNIST or Fashion-MNIST, so mode metrics (and, later,
-FID/KID-style feature statistics) need no downloaded third-party weights:
+CIFAR-10 gets a small residual CNN (:mod:`gannet.metrics.classifier.resnet`, trained with
+SGD, crops and flips); MNIST and Fashion-MNIST a small CNN trained by gannet itself:
 
     conv 3x3 (32) - BatchNorm - ReLU - max-pool 2
     conv 3x3 (64) - BatchNorm - ReLU - max-pool 2
@@ -25,22 +26,29 @@ and read by :mod:`gannet.checkpoint`'s ``save_weights_file`` / ``load_weights_fi
 training checkpoints are).
 """
 
+from gannet.metrics.classifier.fit import Recipe, fit_classifier
 from gannet.metrics.classifier.model import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
     DEFAULT_LR,
     Classifier,
+    ImageClassifier,
     Progress,
     evaluate_accuracy,
-    fit_classifier,
 )
+from gannet.metrics.classifier.resnet import ResNetClassifier, build_classifier
 from gannet.metrics.classifier.store import (
     FORMAT,
+    HELD_OUT,
+    RECIPES,
     SUPPORTED,
     VERSION,
     ClassifierInfo,
+    DatasetRecipe,
     cached_classifier,
+    classifier_data,
     classifier_path,
+    held_out_split,
     load_classifier,
     save_classifier,
     train_classifier,
@@ -51,15 +59,24 @@ __all__ = [
     "DEFAULT_EPOCHS",
     "DEFAULT_LR",
     "FORMAT",
+    "HELD_OUT",
+    "RECIPES",
     "SUPPORTED",
     "VERSION",
     "Classifier",
     "ClassifierInfo",
+    "DatasetRecipe",
+    "ImageClassifier",
     "Progress",
+    "Recipe",
+    "ResNetClassifier",
+    "build_classifier",
     "cached_classifier",
+    "classifier_data",
     "classifier_path",
     "evaluate_accuracy",
     "fit_classifier",
+    "held_out_split",
     "load_classifier",
     "save_classifier",
     "train_classifier",

@@ -15,19 +15,55 @@ import torch
 from gannet.checkpoint import first_line, load_weights_file, save_weights_file
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
+from gannet.metrics.classifier.fit import Recipe, fit_classifier
 from gannet.metrics.classifier.model import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
     DEFAULT_LR,
-    Classifier,
+    ImageClassifier,
     Progress,
     evaluate_accuracy,
-    fit_classifier,
 )
+from gannet.metrics.classifier.resnet import build_classifier
 from gannet.version import __version__
 
-SUPPORTED: tuple[str, ...] = ("mnist", "fashion-mnist")
+SUPPORTED: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10")
 """Datasets gannet trains a classifier for."""
+
+
+@dataclass(frozen=True)
+class DatasetRecipe:
+    """A dataset's training defaults: epochs, batch size, peak lr and the :class:`Recipe`."""
+
+    epochs: int = DEFAULT_EPOCHS
+    batch_size: int = DEFAULT_BATCH_SIZE
+    lr: float = DEFAULT_LR
+    recipe: Recipe = field(default_factory=Recipe)
+
+
+RECIPES: dict[str, DatasetRecipe] = {
+    "mnist": DatasetRecipe(),
+    "fashion-mnist": DatasetRecipe(),
+    # The quarter-width ResNet-9 with the usual CIFAR recipe (SGD + Nesterov, one-cycle,
+    # weight decay, label smoothing, crops and flips), sized for a CPU.
+    "cifar10": DatasetRecipe(
+        epochs=8,
+        batch_size=128,
+        lr=0.15,
+        recipe=Recipe(
+            arch={"kind": "resnet", "width": 16},
+            optimizer="sgd",
+            weight_decay=5e-4,
+            label_smoothing=0.1,
+            augment=True,
+            pct_start=0.25,
+        ),
+    ),
+}
+"""Training defaults per dataset (``gannet classifier train DATASET``)."""
+
+HELD_OUT = 10000
+"""Images held out as the test split when CIFAR-10 comes from an image folder."""
 
 FORMAT = "gannet-classifier"
 """The ``format`` marker of a classifier file."""
@@ -98,7 +134,7 @@ def _check_supported(dataset: str) -> None:
 
 
 def save_classifier(
-    model: Classifier, info: ClassifierInfo, path: str | Path | None = None
+    model: ImageClassifier, info: ClassifierInfo, path: str | Path | None = None
 ) -> Path:
     """Write the weights and ``info`` atomically to ``path`` (default: the cache), and a
     readable ``.json`` copy of ``info`` beside it. Returns the path of the weights."""
@@ -125,7 +161,7 @@ def save_classifier(
 
 def load_classifier(
     path: str | Path, map_location: str | torch.device = "cpu"
-) -> tuple[Classifier, ClassifierInfo]:
+) -> tuple[ImageClassifier, ClassifierInfo]:
     """Load and verify a classifier file; any problem is one GannetError line."""
     path = Path(path)
     retrain = "retrain it with 'gannet classifier train DATASET --force'"
@@ -139,7 +175,7 @@ def load_classifier(
         map_location=map_location,
     )
     try:
-        model = Classifier(**state["arch"])
+        model = build_classifier(state["arch"])
         model.load_state_dict(state["state_dict"])
         info = ClassifierInfo.from_dict(state["info"])
     except (TypeError, ValueError, RuntimeError, AttributeError, GannetError) as e:
@@ -153,7 +189,7 @@ def load_classifier(
 
 def cached_classifier(
     dataset: str, map_location: str | torch.device = "cpu"
-) -> tuple[Classifier, ClassifierInfo]:
+) -> tuple[ImageClassifier, ClassifierInfo]:
     """The cached classifier of ``dataset``; when there is none, a GannetError that says
     how to train it."""
     _check_supported(dataset)
@@ -175,30 +211,88 @@ def cached_classifier(
     return model, info
 
 
+def held_out_split(
+    images: torch.Tensor, labels: torch.Tensor, n_test: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(train, train_labels, test, test_labels): ``n_test`` images drawn evenly from every
+    class by a seeded permutation (the same split for the same data and seed)."""
+    classes = int(labels.max()) + 1
+    per_class = n_test // classes
+    gen = torch.Generator().manual_seed(seed)
+    test_idx = []
+    for c in range(classes):
+        members = torch.nonzero(labels == c).flatten()
+        if len(members) <= per_class:
+            raise GannetError(
+                f"class {c} has {len(members)} images, too few to hold {per_class} out for a "
+                "test split; use a larger image folder"
+            )
+        test_idx.append(members[torch.randperm(len(members), generator=gen)[:per_class]])
+    test = torch.cat(test_idx).sort().values
+    keep = torch.ones(len(labels), dtype=torch.bool)
+    keep[test] = False
+    return images[keep], labels[keep], images[test], labels[test]
+
+
+def classifier_data(dataset: str, data_dir: str = "", subset: int = 0) -> Any:
+    """The dataset a classifier trains on. CIFAR-10 from an image folder (``data_dir`` with
+    one subfolder per class, e.g. the JPEG copy of CIFAR-10's training images) gets
+    :data:`HELD_OUT` seeded held-out images as its test split."""
+    from gannet.config import DataConfig
+    from gannet.data import Dataset, load_dataset
+    from gannet.data.folder import locate_folder
+
+    folder = DataConfig(name="folder", data_dir=data_dir, image_size=32)
+    if dataset != "cifar10" or not data_dir or locate_folder(folder) is None:
+        return load_dataset(DataConfig(name=dataset, data_dir=data_dir, subset=subset))
+    data = load_dataset(folder)
+    if data.train_labels is None or data.num_classes != 10:
+        raise GannetError(
+            f"{data_dir} must hold the images in 10 class subfolders to train the cifar10 "
+            f"classifier (found {data.num_classes} classes)"
+        )
+    x, y, xt, yt = held_out_split(data.train, data.train_labels, HELD_OUT)
+    if subset > 0:
+        x, y = x[:subset], y[:subset]
+    return Dataset(
+        name="cifar10",
+        train=x,
+        train_labels=y,
+        test=xt,
+        test_labels=yt,
+        num_classes=10,
+        source=f"{data.source} (image folder; test = {len(xt)} held-out images)",
+    )
+
+
 def train_classifier(
     dataset: str = "mnist",
     *,
-    epochs: int = DEFAULT_EPOCHS,
+    epochs: int = 0,
     data_dir: str = "",
     seed: int = 0,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    lr: float = DEFAULT_LR,
+    batch_size: int = 0,
+    lr: float = 0.0,
     subset: int = 0,
     progress: Progress | None = None,
     device: str | torch.device = "cpu",
     threads: int = 0,
-) -> tuple[Classifier, ClassifierInfo]:
-    """Train gannet's classifier on ``dataset`` (mnist or fashion-mnist) and measure its test
-    accuracy. Nothing is written: pass the result to :func:`save_classifier` to cache it.
+    state_path: str | Path | None = None,
+) -> tuple[ImageClassifier, ClassifierInfo]:
+    """Train gannet's classifier on ``dataset`` (mnist, fashion-mnist or cifar10) and
+    measure its test accuracy. Nothing is written but ``state_path`` (the resumable training
+    state, see :func:`fit_classifier`): pass the result to :func:`save_classifier` to cache it.
 
+    ``epochs``, ``batch_size``, ``lr`` = 0 take the dataset's :data:`RECIPES` default;
     ``subset`` > 0 trains on the first ``subset`` training rows only (quick tests);
     ``threads`` > 0 sets PyTorch's CPU threads while training.
     """
-    from gannet.config import DataConfig
-    from gannet.data import load_dataset
-
     _check_supported(dataset)
-    data = load_dataset(DataConfig(name=dataset, data_dir=data_dir, subset=subset))
+    defaults = RECIPES[dataset]
+    epochs = epochs or defaults.epochs
+    batch_size = batch_size or defaults.batch_size
+    lr = lr or defaults.lr
+    data = classifier_data(dataset, data_dir, subset)
     if data.train_labels is None or data.test is None or data.test_labels is None:
         raise GannetError(f"dataset {dataset!r} has no labels or no test split to train on")
     validation = None
@@ -216,6 +310,8 @@ def train_classifier(
         progress=progress,
         device=device,
         threads=threads,
+        recipe=defaults.recipe,
+        state_path=state_path,
     )
     info = ClassifierInfo(
         dataset=dataset,

@@ -13,6 +13,7 @@ from gannet.training.hooks.base import Hook, HookList
 from gannet.training.hooks.checkpoints import Checkpoints
 from gannet.training.hooks.console import Console
 from gannet.training.hooks.curves import Curves
+from gannet.training.hooks.evaluation import Evaluation
 from gannet.training.hooks.health import Health
 from gannet.training.hooks.metrics import MetricsFile
 from gannet.training.hooks.modes import ModeMonitor
@@ -29,6 +30,7 @@ def run_hooks(run_dir: Path) -> list[Hook]:
     return [
         StopOnSignal(),
         ModeMonitor(run_dir),
+        Evaluation(),
         MetricsFile(run_dir),
         Health(),
         Console(),
@@ -45,6 +47,7 @@ __all__ = [
     "Console",
     "Curves",
     "Diverged",
+    "Evaluation",
     "Health",
     "Hook",
     "HookList",
