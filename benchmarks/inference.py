@@ -5,7 +5,7 @@ Run from the repository root::
     python benchmarks/inference.py                     # the three generators, 2 threads
     python benchmarks/inference.py --quick             # fewer repeats (a smoke test)
     python benchmarks/inference.py --run RUN           # a trained run's G instead
-    python benchmarks/inference.py --threads 1 --out /tmp/inference.json
+    python benchmarks/inference.py --threads 1 --generator dcgan-mnist --out /tmp/i.json
 
 Generators (``--run`` absent): fresh, randomly initialised G of the shapes of the bundled
 configs (speed does not depend on the weights): the paper's MLP (``mnist-paper``: z 100 ->
@@ -148,6 +148,12 @@ def measure(name: str, run: Run, args: argparse.Namespace) -> list[dict[str, Any
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", help="a trained run's G instead of the fresh generators")
+    parser.add_argument(
+        "--generator",
+        action="append",
+        choices=sorted(CONFIGS),
+        help="time only this generator (repeatable; default: all three)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch and ORT threads")
     parser.add_argument("--repeats", type=int, default=5, help="rounds per backend")
     parser.add_argument("--batches", type=int, default=3, help="1,024-batches per round")
@@ -161,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     print_machine()
     runs = {Path(args.run).name: load_run(args.run)} if args.run else {}
     if not runs:
-        runs = {name: fresh_run(name) for name in CONFIGS}
+        runs = {name: fresh_run(name) for name in args.generator or CONFIGS}
         print("generators: fresh, randomly initialised (speed does not depend on the weights)")
     rows: list[dict[str, Any]] = []
     print(
