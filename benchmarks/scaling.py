@@ -246,6 +246,44 @@ def launch_worker(args: argparse.Namespace, out: Path) -> None:
     subprocess.run(cmd, check=True, env=env, cwd=REPO)
 
 
+def cli_check(args: argparse.Namespace, folder: Path) -> dict[str, dict[str, Any]]:
+    """``gannet train`` itself, as a user runs it: 1x2 (``--nproc 1``, train.threads=2) and
+    2x1 (``--nproc 2``, train.threads=1) of each model for ``--cli-steps`` iterations; the
+    images/s of its metrics.jsonl lines after the first (warm-up) interval, median."""
+    log_every = max(1, args.cli_steps // 4)
+    out: dict[str, dict[str, Any]] = {}
+    for name, file in MODELS.items():
+        out[name] = {}
+        for who, nproc, threads in (("1x2", 1, 2), ("2x1", 2, 1)):
+            run = folder / f"{name}-{who}"
+            cmd = [sys.executable, "-m", "gannet", "train", f"configs/{file}", "--out", str(run)]
+            cmd += ["--nproc", str(nproc)]
+            sets = [
+                f"train.threads={threads}",
+                f"train.max_steps={args.cli_steps}",
+                f"train.log_every={log_every}",
+                f"data.subset={args.cli_subset}",
+                'train.progress="none"',
+                'train.device="cpu"',
+                *args.set,
+            ]
+            for item in sets:
+                cmd += ["--set", item]
+            if args.data_dir:
+                cmd += ["--data-dir", args.data_dir]
+            env = {**os.environ, "LOGLEVEL": "ERROR"}
+            subprocess.run(cmd, check=True, env=env, cwd=REPO, capture_output=True)
+            lines = (run / "metrics.jsonl").read_text().splitlines()
+            rates = [json.loads(x)["images_per_s"] for x in lines[1:]]
+            out[name][who] = {
+                "command": " ".join(cmd[1:]),
+                "images_per_s_per_interval": rates,
+                "images_per_s_median": statistics.median(rates),
+            }
+            print(f"gannet train {name} {who}: {statistics.median(rates):.0f} img/s", flush=True)
+    return out
+
+
 def summarise(raw: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
     """Images/s (best and median block) and ms/iteration per model and contender."""
     out: dict[str, dict[str, dict[str, float]]] = {}
@@ -275,6 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paper-steps", type=int, default=6, help="iterations per paper block")
     parser.add_argument("--dcgan-steps", type=int, default=4, help="iterations per DCGAN block")
     parser.add_argument("--probe-reps", type=int, default=10, help="timed gloo all-reduces")
+    parser.add_argument(
+        "--cli-steps",
+        type=int,
+        default=0,
+        help="also time gannet train itself (1x2 and 2x1) for N iterations per model (0 = no)",
+    )
+    parser.add_argument("--cli-subset", type=int, default=10000, help="data.subset for those")
     parser.add_argument("--data-dir", default="", help="folder with the MNIST idx files")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="config override"
@@ -286,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ib-gbs", type=float, default=12.5, help="GB/s between hosts")
     parser.add_argument("--latency-us", type=float, default=10.0, help="µs per ring hop")
     parser.add_argument("--gpus-per-host", type=int, default=8)
+    parser.add_argument(
+        "--remodel",
+        metavar="JSON",
+        default="",
+        help="no measuring: the GPU model with these assumptions on an earlier run's results",
+    )
     parser.add_argument("--out", default=str(HERE / "results" / "scaling.json"))
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", default="", help=argparse.SUPPRESS)
@@ -298,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("gpu_tflops", "nvlink_gbs", "pcie_gbs", "ib_gbs"):
         if not getattr(args, key) > 0:
             parser.error(f"--{key.replace('_', '-')} must be > 0")
+    if args.cli_steps and (args.cli_steps < 8 or args.cli_subset < 1000):
+        parser.error("--cli-steps must be 0 or at least 8, --cli-subset at least 1000")
     if args.overhead_ms < 0 or args.latency_us < 0:
         parser.error("--overhead-ms and --latency-us must be >= 0")
 
@@ -308,21 +361,43 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(2)
     print_machine()
-    load_before = os.getloadavg()
-    print(f"load average before: {load_before[0]:.1f} (1 min), {load_before[1]:.1f} (5 min)")
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="gannet-scaling-") as tmp:
-        raw_path = Path(tmp) / "raw.json"
-        launch_worker(args, raw_path)
-        raw = json.loads(raw_path.read_text())
-    load_after = os.getloadavg()
+    previous: dict[str, Any] = {}
+    if args.remodel:  # the measurements of an earlier run, the model's assumptions from here
+        try:
+            previous = json.loads(Path(args.remodel).read_text())
+            raw = previous["raw"]
+            load_before, load_after = (
+                previous["load_average"]["before"],
+                previous["load_average"]["after"],
+            )
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            parser.error(f"--remodel {args.remodel}: not a results file of this benchmark ({e})")
+        omp = previous.get("omp_wait_policy")
+        print(
+            f"re-modelling the measurements of {previous.get('created')}: {previous.get('command')}"
+        )
+    else:
+        load_before = os.getloadavg()
+        print(f"load average before: {load_before[0]:.1f} (1 min), {load_before[1]:.1f} (5 min)")
+        with tempfile.TemporaryDirectory(prefix="gannet-scaling-") as tmp:
+            raw_path = Path(tmp) / "raw.json"
+            launch_worker(args, raw_path)
+            raw = json.loads(raw_path.read_text())
+        load_after = os.getloadavg()
+        omp = os.environ.get("OMP_WAIT_POLICY")
     measured = summarise(raw)
+    cli: dict[str, Any] = previous.get("gannet_train", {})
+    if args.cli_steps and not args.remodel:
+        with tempfile.TemporaryDirectory(prefix="gannet-scaling-cli-") as tmp:
+            cli = cli_check(args, Path(tmp))
 
     print(
         f"\ndata: {raw['data']}; {raw['repeats']} blocks per contender after "
-        f"{raw['warmup']} warm-up iterations; load average after: {load_after[0]:.1f}"
+        f"{raw['warmup']} warm-up iterations; load average (1 min) "
+        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
-    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
+    print(f"OMP_WAIT_POLICY={omp or '(unset)'}")
     print(
         f"{'model':7s} {'run':4s} {'ms/it best':>10s} {'median':>7s} {'img/s best':>10s} "
         f"{'median':>7s} {'vs 1x1 best':>11s} {'median':>7s}"
@@ -418,27 +493,31 @@ def main(argv: list[str] | None = None) -> int:
             f"{m['cpu_check']['predicted_2x1_ms']:.1f} ms, measured "
             f"{m['cpu_check']['measured_2x1_ms']:.1f} ms (medians)"
         )
-        print(f"  {'N':>3s}  " + "  ".join(f"{c.name:>31s}" for c in clusters))
-        print(
-            f"  {'':3s}  "
-            + "  ".join(
-                f"{'ms/it':>8s} {'comm ms':>8s} {'img/s':>7s} {'eff':>5s}" for _ in clusters
-            )
-        )
+        header = f"{'ms/it':>8s} {'comm ms':>8s} {'img/s':>7s} {'eff':>5s} "
+        header += f"{'weak img/s':>10s} {'eff':>5s}"
+        print(f"  {'N':>3s}  " + "  ".join(f"{c.name:>47s}" for c in clusters))
+        print(f"  {'':3s}  " + "  ".join(header for _ in clusters))
         for i, n in enumerate(GPU_COUNTS):
             cells = []
             for c in clusters:
                 row = m["gpu_model"][c.name][i]
                 cells.append(
                     f"{row['step_ms']:8.3f} {row['allreduce_ms']:8.3f} "
-                    f"{row['images_per_s']:7.0f} {row['efficiency']:5.2f}"
+                    f"{row['images_per_s']:7.0f} {row['efficiency']:5.2f} "
+                    f"{row['weak_images_per_s']:10.0f} {row['weak_efficiency']:5.2f}"
                 )
             print(f"  {n:3d}  " + "  ".join(cells))
+    print(
+        "(eff = speedup / N with the global batch fixed, as train.batch_size is; weak = the "
+        "global batch grown N times, each GPU keeping one GPU's batch)"
+    )
     print(f"\n{LOADED}; took {time.perf_counter() - started:.0f} s")
 
     result = {
         "load_average": {"before": list(load_before), "after": list(load_after)},
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "omp_wait_policy": omp,
+        "measured_on": previous.get("machine"),
+        "remodelled_from": previous.get("command"),
         "note": LOADED,
         "data": raw["data"],
         "steps_per_block": raw["steps_per_block"],
@@ -458,6 +537,8 @@ def main(argv: list[str] | None = None) -> int:
             "global_batch": "fixed",
         },
         "models": models,
+        "gannet_train": cli,
+        "raw": raw,
     }
     out = write_results(args.out, result, script=__file__, argv=argv)
     print(f"wrote {out}")

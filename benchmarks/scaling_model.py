@@ -131,13 +131,17 @@ def scaling_rows(
     images_per_iteration: int,
 ) -> list[dict[str, Any]]:
     """One row per device count: step time, its all-reduce share, images/s, speedup over
-    one device and parallel efficiency (speedup / n)."""
+    one device and parallel efficiency (speedup / n), with the global batch fixed (strong
+    scaling, what ``train.batch_size`` means in gannet); and, in the ``weak_*`` fields, the
+    same with the global batch grown to n times (each device keeping one device's batch:
+    compute is not divided, n times the images per iteration)."""
     t1 = step_seconds(compute, overhead, messages, 1, cluster.link(1))
     rows = []
     for n in ns:
         link = cluster.link(n)
         t = step_seconds(compute, overhead, messages, n, link)
         comm = allreduce_seconds(messages, n, link)
+        weak = compute + overhead + comm
         rows.append(
             {
                 "n": n,
@@ -148,6 +152,9 @@ def scaling_rows(
                 "images_per_s": images_per_iteration / t,
                 "speedup": t1 / t,
                 "efficiency": t1 / t / n,
+                "weak_step_ms": 1e3 * weak,
+                "weak_images_per_s": n * images_per_iteration / weak,
+                "weak_efficiency": t1 / weak,
             }
         )
     return rows

@@ -93,6 +93,11 @@ def test_scaling_rows(model) -> None:
         assert r["images_per_s"] == pytest.approx(100 / (r["step_ms"] / 1e3))
         assert r["efficiency"] == pytest.approx(r["speedup"] / r["n"])
         assert r["efficiency"] <= 1.0
+        # the global batch grown n times: same compute per device, n times the images
+        assert r["weak_step_ms"] == pytest.approx(8 + r["allreduce_ms"])
+        assert r["weak_images_per_s"] == pytest.approx(r["n"] * 100 / (r["weak_step_ms"] / 1e3))
+        assert r["weak_efficiency"] == pytest.approx(8 / r["weak_step_ms"])
+        assert r["weak_efficiency"] >= r["efficiency"]
     # crossing to InfiniBand at 16 makes communication jump
     assert rows[4]["allreduce_ms"] > 4 * rows[3]["allreduce_ms"]
 
