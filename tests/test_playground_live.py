@@ -49,7 +49,9 @@ def test_drawn_density_is_gannet_theory(server: PlaygroundServer) -> None:
     status, r = post(server, "/api/analytic", body)
     assert status == 200 and r["data"] == {"kind": "drawn", "values": values}
     grid = np.linspace(r["grid"]["x_min"], r["grid"]["x_max"], r["grid"]["n"])
-    assert (grid[0], grid[-1], len(grid)) == (-6.6, 6.0, 4001)  # the drawn range and G's ±8 std
+    # The drawn range's lattice (4001 points over -6..6), extended to G's ±8 std.
+    assert (len(grid), grid[-1]) == (4201, 6.0) and grid[0] == pytest.approx(-6.6)
+    assert np.allclose(grid[200:], np.linspace(-6, 6, 4001))
     p = np.interp(grid, np.linspace(-6, 6, DRAWN_POINTS), values, left=0, right=0)
     q = theory.gaussian_pdf(grid, -1.0, 0.7)
     assert r["criterion"] == pytest.approx(theory.virtual_criterion(p, q, grid), abs=1e-12)
@@ -286,3 +288,36 @@ def test_phase_route(server: PlaygroundServer) -> None:
     assert seen == [("d", 1, 0), ("d", 2, 0), ("g", 1, 1)]
     assert r["next_phase"] == {"name": "d", "index": 1, "k": 2}
     post(server, "/api/live/stop", {"session": r["session"]})
+
+
+def test_live_training_on_a_drawn_density(server: PlaygroundServer) -> None:
+    """The analytic tab's drawn density as live 1-D data: 20,000 exact draws from it (a
+    Kolmogorov-Smirnov distance under 0.015), drawn as p_data, and trained on."""
+    values = drawn_values()
+    start = {"data": "drawn-1d", "density": values, "seed": 2}
+    status, r = post(server, "/api/live/start", start)
+    assert status == 200 and r["dim"] == 1 and r["settings"]["density"] == values
+    session = server.sessions.get(r["session"])
+    assert session is not None
+    knots = np.linspace(-6, 6, DRAWN_POINTS)
+    cdf = np.concatenate([[0], np.cumsum((np.add(values[1:], values[:-1])) / 2)])
+    cdf /= cdf[-1]
+    data = np.sort(session.trainer.x_train.view(-1).numpy().astype(np.float64))
+    # The exact CDF of the piecewise-linear density at the sorted draws.
+    fine = np.linspace(-6, 6, 12001)
+    fine_pdf = np.interp(fine, knots, values)
+    fine_cdf = np.concatenate([[0], np.cumsum((fine_pdf[1:] + fine_pdf[:-1]) / 2)])
+    fine_cdf /= fine_cdf[-1]
+    model = np.interp(data, fine, fine_cdf)
+    ranks = np.arange(1, len(data) + 1) / len(data)
+    assert np.max(np.abs(ranks - model)) < 0.015
+    assert np.interp(0.0, knots, cdf) == pytest.approx(np.mean(data < 0), abs=0.015)
+    x = np.asarray(r["x"])
+    expected = np.interp(x, knots, values) / trapezoid(values, knots)
+    np.testing.assert_allclose(r["p_data"], expected, atol=1e-5)
+    assert r["data_mean"] == pytest.approx(trapezoid(x * expected, x), abs=1e-3)
+    status, r = post(server, "/api/live/step", {"session": session.id, "n": 20})
+    assert status == 200 and r["step"] == 20 and math.isfinite(r["losses"]["d"])
+    bad = post(server, "/api/live/start", {"data": "drawn-1d", "density": [0] * DRAWN_POINTS})
+    assert bad[0] == 400 and "draw some data" in bad[1]["error"]
+    post(server, "/api/live/stop", {"session": session.id})

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from scipy.integrate import trapezoid
 
 from gannet import theory
 from gannet.cli import main as cli_main
@@ -103,6 +104,18 @@ def test_a_drawn_density_gives_its_c_of_g(page: Any) -> None:
     shown = float(pg.inner_text("[data-testid=readout-c]").replace("−", "-"))
     assert abs(shown - expected) < 1e-6
     shot(pg, "analytic-drawn.png")
+    # Live training on what was drawn.
+    pg.click("[data-testid=tab-live]")
+    pg.select_option("[data-testid=live-data]", "drawn-1d")
+    last = wait_live(pg, "l.settings.data === 'drawn-1d'")
+    assert last["settings"]["density"] == values and last["dim"] == 1
+    x = np.asarray(last["x"])
+    knots = np.linspace(-6, 6, DRAWN_POINTS)
+    expected_pdf = np.interp(x, knots, values) / trapezoid(values, knots)
+    np.testing.assert_allclose(last["p_data"], expected_pdf, atol=1e-5)
+    last = train_live(pg, 40)
+    assert last["step"] >= 40 and last["settings"]["density"] == values
+    shot(pg, "live-drawn.png")
 
 
 def test_the_stall_case_says_the_gradient_vanished(page: Any) -> None:

@@ -57,6 +57,8 @@ CONVERGED_GAP = 2e-6
 """C(G) within this of -log 4: converged."""
 STILL = 1e-6
 """A step that moves mu_g and log sd_g by less than this does nothing visible."""
+RISE = 1e-6
+"""C(G) going up by more than this (visible in the page's six decimals) is an overshoot."""
 
 FloatArray = NDArray[np.float64]
 
@@ -125,9 +127,13 @@ class DataDensity:
         """The integration grid for this data and N(mu_g, sd_g^2): ±8 std around every bell
         curve (:func:`gannet.theory.gaussian_grid`), and all of the drawn range."""
         if self.kind == "drawn":
-            lo = min(DISPLAY_RANGE[0], mu_g - 8 * sd_g)
-            hi = max(DISPLAY_RANGE[1], mu_g + 8 * sd_g)
-            return np.linspace(lo, hi, GRID_POINTS)
+            # A fixed lattice (4001 points over the drawn range, extended by whole cells to
+            # cover G's ±8 std), so C(G) is a smooth function of (mu_g, sd_g).
+            lo, hi = DISPLAY_RANGE
+            h = (hi - lo) / (GRID_POINTS - 1)
+            below = max(0, math.ceil((lo - (mu_g - 8 * sd_g)) / h - 1e-9))
+            above = max(0, math.ceil(((mu_g + 8 * sd_g) - hi) / h - 1e-9))
+            return lo + h * np.arange(-below, GRID_POINTS + above, dtype=np.float64)
         return theory.gaussian_grid([*self.means, mu_g], [*self.sds, sd_g], GRID_POINTS)
 
     def to_dict(self) -> dict[str, Any]:
@@ -278,10 +284,11 @@ def step_feedback(
         p * q < 0 and abs(q) > 0.9 * abs(p) and abs(p) > STILL
         for p, q in zip(prev, nxt, strict=True)
     )
-    if c_after > c_before + 1e-12 or bouncing:
+    rose = c_after > c_before + RISE
+    if rose or bouncing:
         what = (
             f"C(G) went up from {_signed(c_before, 6)} to {_signed(c_after, 6)}"
-            if c_after > c_before + 1e-12
+            if rose
             else "the centre or the spread jumps back and forth past the minimum"
         )
         return {

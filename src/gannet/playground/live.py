@@ -2,10 +2,11 @@
 
 :class:`LiveSession` is one game (a :class:`~gannet.training.Trainer` with small MLPs and no
 hooks, so it writes no files) and measures what the page draws; :class:`SessionStore` keeps the
-sessions of a server. Data: a 1-D Gaussian, the ``mixture-2d`` ring and grid, or points painted
-on the page (:mod:`gannet.playground.painted`). Mode coverage is :mod:`gannet.metrics.modes`:
-for the ring and grid the numbers ``gannet eval modes`` reports, on as many fresh samples as it
-draws (2,500); for a painted set the same metric with a mode at each dot.
+sessions of a server. Data: a 1-D Gaussian, a 1-D density drawn on the page, the
+``mixture-2d`` ring and grid, or points painted on the page
+(:mod:`gannet.playground.painted`). Mode coverage is :mod:`gannet.metrics.modes`: for the ring
+and grid the numbers ``gannet eval modes`` reports, on as many fresh samples as it draws
+(2,500); for a painted set the same metric with a mode at each dot.
 
 Measuring never changes training: it runs under ``torch.random.fork_rng``, so a session
 trained in one request of 100 iterations, in 100 requests of one, or one phase at a time
@@ -24,10 +25,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from gannet.playground import measure
+from gannet.playground.analytic import DataDensity
 from gannet.playground.painted import (
+    DRAWN_RANGE,
     PAINT_RANGE,
     PAINT_STD,
+    check_heights,
     check_points,
+    drawn_dataset,
     painted_dataset,
     painted_mode_stats,
 )
@@ -49,7 +54,7 @@ __all__ = [
 MAX_SESSIONS = 4
 """Live sessions kept at once; starting another ends the least recently used one."""
 
-LIVE_DATA = ("gaussian-1d", "ring", "grid", "painted")
+LIVE_DATA = ("gaussian-1d", "drawn-1d", "ring", "grid", "painted")
 LIVE_LOSSES = ("minimax", "non-saturating")
 LIVE_GAUSSIAN = (3.0, 0.5)
 """Mean and std of the live 1-D data: away from where an untrained G puts its mass (near 0)."""
@@ -73,6 +78,7 @@ class LiveSession:
         lr: float,
         seed: int = 0,
         points: Sequence[Sequence[float]] | None = None,
+        density: Sequence[float] | None = None,
     ) -> None:
         from gannet.config import Config
         from gannet.data.synthetic import mixture_2d_modes
@@ -83,7 +89,7 @@ class LiveSession:
         self.lock = threading.Lock()
         self.last_used = time.monotonic()
         self.seconds = 0.0
-        self.dim = 1 if data == "gaussian-1d" else 2
+        self.dim = 1 if data.endswith("-1d") else 2
         self.mixture: str | None = None
         """``ring`` or ``grid`` on those 2-D data (the ``kind`` of the mode metric), else None."""
         self.points: Tensor | None = None
@@ -98,10 +104,18 @@ class LiveSession:
         dc, mc, tc = config.data, config.model, config.train
         dataset = None
         self.modes: list[list[float]] = []
+        self.pdf = DataDensity.gaussian(*LIVE_GAUSSIAN).pdf
+        """The 1-D data density (the page draws it)."""
         if data == "gaussian-1d":
             dc.name, (dc.mean, dc.std) = "gaussian-1d", LIVE_GAUSSIAN
             lo, hi = min(-2.0, dc.mean - 5 * dc.std), max(2.0, dc.mean + 5 * dc.std)
             self.mode_std = dc.std
+        elif data == "drawn-1d":
+            heights = check_heights(density or [])
+            self.settings["density"] = heights.tolist()
+            self.pdf = DataDensity("drawn", values=tuple(heights.tolist())).pdf
+            dataset = drawn_dataset(heights, seed)
+            (lo, hi), self.mode_std = DRAWN_RANGE, 0.0
         elif data == "painted":
             self.points = check_points(points or [])
             self.settings["points"] = self.points.tolist()
@@ -203,7 +217,7 @@ class LiveSession:
 
     def _view_1d(self) -> dict[str, Any]:
         lo, hi = self.range
-        return measure.view_1d(self.trainer, lo, hi, *LIVE_GAUSSIAN)
+        return measure.view_1d(self.trainer, lo, hi, self.pdf)
 
     def _view_2d(self) -> dict[str, Any]:
         from gannet.metrics.modes import LITERATURE_SAMPLES, mixture_mode_stats

@@ -8,10 +8,12 @@ so the training that follows is the same whether or how often the page looked.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from scipy.integrate import trapezoid
 
 from gannet import theory
 from gannet.jsonfloat import json_float
@@ -77,8 +79,10 @@ def losses(tr: Trainer) -> dict[str, Any]:
     }
 
 
-def view_1d(tr: Trainer, lo: float, hi: float, mean: float, std: float) -> dict[str, Any]:
-    """A histogram of G's samples, D(x) and the data density N(mean, std^2) on [lo, hi]."""
+def view_1d(
+    tr: Trainer, lo: float, hi: float, pdf: Callable[[np.ndarray], np.ndarray]
+) -> dict[str, Any]:
+    """A histogram of G's samples, D(x) and the data density ``pdf`` on [lo, hi]."""
     with torch.no_grad():
         samples = tr.G(tr.noise(HIST_SAMPLES)).float().view(-1).numpy().astype(np.float64)
         x = np.linspace(lo, hi, CURVE_POINTS)
@@ -86,16 +90,19 @@ def view_1d(tr: Trainer, lo: float, hi: float, mean: float, std: float) -> dict[
     counts, edges = np.histogram(samples, bins=HIST_BINS, range=(lo, hi))
     width = (hi - lo) / HIST_BINS
     density = counts / (len(samples) * width)  # mass outside the range is not drawn
+    p_data = pdf(x)
+    mean = float(trapezoid(x * p_data, x) / trapezoid(p_data, x))
+    std = float(np.sqrt(trapezoid((x - mean) ** 2 * p_data, x) / trapezoid(p_data, x)))
     return {
         "x": rounded(x),
-        "p_data": rounded(theory.gaussian_pdf(x, mean, std)),
+        "p_data": rounded(p_data),
         "d": rounded(d),
         "hist": {"edges": rounded(edges), "density": rounded(density)},
         "outside": float(np.mean((samples < lo) | (samples > hi))),
         "g_mean": json_float(float(np.mean(samples))),
         "g_std": json_float(float(np.std(samples))),
-        "data_mean": mean,
-        "data_std": std,
+        "data_mean": round(mean, 4),
+        "data_std": round(std, 4),
     }
 
 

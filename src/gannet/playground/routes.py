@@ -59,6 +59,7 @@ _START_SPEC = {
     "lr": number(1e-3, 1e-5, 0.05),
     "seed": integer(0, 0, 2**31 - 1),
     "points": Field("any", []),
+    "density": Field("any", []),
 }
 _SESSION_STEP_SPEC = {"session": Field("string"), "n": integer(1, 1, 500)}
 _SESSION_SPEC = {"session": Field("string")}
@@ -77,19 +78,24 @@ def _data_density(raw: Any, mu_data: float, sd_data: float) -> DataDensity:
     if keys is None:
         raise ApiError("data 'kind' must be one of: gaussian, mixture, drawn")
     parse(raw, {"kind": Field("string"), **{k: Field("any") for k in keys}}, strings=False)
-    lists: list[tuple[float, ...]] = []
-    for key in keys:
-        values = raw[key]
-        if not isinstance(values, list) or len(values) > 200:
-            raise ApiError(f"data '{key}' must be a list of numbers")
-        spec = number(None, -1e6, 1e6)
-        lists.append(tuple(parse({key: v}, {key: spec}, strings=False)[key] for v in values))
+    lists = [_numbers(f"data '{key}'", raw[key]) for key in keys]
     try:
         if kind == "drawn":
             return DataDensity("drawn", values=lists[0])
         return DataDensity("mixture", lists[0], lists[1], lists[2])
     except GannetError as e:
         raise ApiError(str(e)) from None
+
+
+def _numbers(what: str, values: Any) -> tuple[float, ...]:
+    """A list of at most 200 finite numbers in [-1e6, 1e6]."""
+    if not isinstance(values, list) or len(values) > 200:
+        raise ApiError(f"{what} must be a list of at most 200 numbers")
+    spec = {"value": number(None, -1e6, 1e6)}
+    try:
+        return tuple(parse({"value": v}, spec, strings=False)["value"] for v in values)
+    except ApiError as e:
+        raise ApiError(f"{what}: {e}") from None
 
 
 def health(server: PlaygroundServer, query: dict[str, Any]) -> dict[str, Any]:
@@ -137,9 +143,14 @@ def live_start(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, Any]
     a = parse(body, _START_SPEC, strings=False)
     if a["data"] != "painted" and a["points"]:
         raise ApiError("field 'points' goes with data 'painted' only")
+    if a["data"] != "drawn-1d" and a["density"]:
+        raise ApiError("field 'density' goes with data 'drawn-1d' only")
+    density = _numbers("density", a["density"])
     with server.training:
         try:
-            session = LiveSession(a["data"], a["loss"], a["k"], a["lr"], a["seed"], a["points"])
+            session = LiveSession(
+                a["data"], a["loss"], a["k"], a["lr"], a["seed"], a["points"], density
+            )
         except GannetError as e:
             raise ApiError(str(e)) from None
         state = session.state()

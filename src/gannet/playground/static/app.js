@@ -805,6 +805,7 @@ function liveSettings() {
     seed: Math.min(2147483647, Math.max(0, parseInt($("live-seed").value, 10) || 0)),
   };
   if (settings.data === "painted") settings.points = L.points.map((p) => [...p]);
+  if (settings.data === "drawn-1d") settings.density = A.data.kind === "drawn" ? [...A.data.values] : dataAtKnots();
   return settings;
 }
 
@@ -932,7 +933,7 @@ function applyLive(r) {
   $("live-dfake").textContent = fmt(r.d_fake, 3);
   $("live-jsd").textContent = `${fmt(r.jsd_estimate, 3)} nats`;
   if (r.dim === 1) {
-    $("live-extra-label").innerHTML = "p<sub>g</sub> mean ± std (data 3 ± 0.5)";
+    $("live-extra-label").innerHTML = `p<sub>g</sub> mean ± std (data ${fmt(r.data_mean, 2)} ± ${fmt(r.data_std, 2)})`;
     $("live-extra").textContent = `${fmt(r.g_mean, 2)} ± ${fmt(r.g_std, 2)}`;
   } else {
     // gannet's mode metric (gannet.metrics.modes, as `gannet eval modes` reports it).
@@ -953,7 +954,7 @@ function drawLive() {
   }
   const legend = $("live-legend");
   if (r.dim === 1) {
-    $("live-title").textContent = "1-D: a neural G learns a bell curve";
+    $("live-title").textContent = r.settings.data === "drawn-1d" ? "1-D: a neural G learns the analytic tab's data" : "1-D: a neural G learns a bell curve";
     legend.innerHTML = '<span class="key"><i class="sw data"></i><span>data p<sub>data</sub></span></span>' +
       '<span class="key"><i class="sw gen"></i><span>G\'s samples p<sub>g</sub> (histogram)</span></span>' +
       '<span class="key"><i class="sw dstar"></i><span>trained D(x)</span></span>';
@@ -1345,8 +1346,8 @@ function drawManifold(ax, m) {
   ctx.restore();
 }
 
-const ARROW_SCALE = 0.6; // data units per unit of gradient
-const ARROW_MAX = 0.9;
+const ARROW_SCALE = 0.5; // data units per unit of gradient
+const ARROW_MAX = 0.6;
 
 /** An arrow from each fake point along minus the gradient of G's loss there (fixed scale, so a
  * saturating loss's vanishing gradient shows as vanishing arrows). Returns the drawn segments. */
@@ -1383,12 +1384,12 @@ function drawArrows(ax, a) {
 
 function drawMetricsChart() {
   const r = L.last;
-  const series = [{ key: "jsd", label: "JSD (nats)", color: COLORS.ink }];
+  const series = [{ key: "jsd", label: "JSD", color: COLORS.ink }];
   if (r && r.dim === 2) {
-    series.unshift({ key: "hq", label: "high quality", color: COLORS.dstar });
+    series.unshift({ key: "hq", label: "high-q.", color: COLORS.dstar });
     series.unshift({ key: "covered", label: "covered", color: COLORS.gen });
   }
-  drawSeries("live-metrics", r && r.dim === 2 ? "Modes covered (share), high quality, JSD" : "JSD estimate, by iteration", series, [0, 1], [{ y: Math.log(2), label: "log 2" }]);
+  drawSeries("live-metrics", r && r.dim === 2 ? "Coverage and JSD, by iteration" : "JSD estimate, by iteration", series, [0, 1], [{ y: Math.log(2), label: "log 2" }]);
 }
 
 
@@ -1452,7 +1453,7 @@ function applyShared(fragment) {
     }
     el.value = value;
   };
-  if (["gaussian-1d", "ring", "grid", "painted"].includes(q.get("live"))) $("live-data").value = q.get("live");
+  if (["gaussian-1d", "drawn-1d", "ring", "grid", "painted"].includes(q.get("live"))) $("live-data").value = q.get("live");
   if (["minimax", "non-saturating"].includes(q.get("loss"))) $("live-loss").value = q.get("loss");
   const k = num("k", 1, 10);
   if (k !== null) $("live-k").value = String(Math.round(k));
