@@ -243,7 +243,13 @@ def launch_worker(args: argparse.Namespace, out: Path) -> None:
     for item in args.set:
         cmd += ["--set", item]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LOGLEVEL": "ERROR", "PYTHONUNBUFFERED": "1"}
-    subprocess.run(cmd, check=True, env=env, cwd=REPO)
+    done = subprocess.run(cmd, env=env, cwd=REPO)
+    if done.returncode != 0:
+        raise BadInput(
+            f"the 2-process measurement failed (exit code {done.returncode}; its messages are "
+            "above); check that torch.distributed with gloo works here (python -m "
+            "torch.distributed.run --standalone --nproc-per-node 2 ...)"
+        )
 
 
 def cli_check(args: argparse.Namespace, folder: Path) -> dict[str, dict[str, Any]]:
@@ -272,7 +278,10 @@ def cli_check(args: argparse.Namespace, folder: Path) -> dict[str, dict[str, Any
             if args.data_dir:
                 cmd += ["--data-dir", args.data_dir]
             env = {**os.environ, "LOGLEVEL": "ERROR"}
-            subprocess.run(cmd, check=True, env=env, cwd=REPO, capture_output=True)
+            done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
+            if done.returncode != 0:
+                said = (done.stderr.strip().splitlines() or ["no message"])[-1]
+                raise BadInput(f"gannet train {name} {who} failed: {said}")
             lines = (run / "metrics.jsonl").read_text().splitlines()
             rates = [json.loads(x)["images_per_s"] for x in lines[1:]]
             out[name][who] = {
@@ -306,7 +315,19 @@ def summarise(raw: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
+class BadInput(Exception):
+    """A wrong option or file: one line on stderr, exit code 2."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except BadInput as e:
+        print(f"scaling: {e}", file=sys.stderr)
+        return 2
+
+
+def run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed blocks per contender")
     parser.add_argument("--warmup", type=int, default=2, help="untimed iterations per trainer")
@@ -344,19 +365,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return worker(args)
     for key in ("repeats", "warmup", "paper_steps", "dcgan_steps", "probe_reps", "gpus_per_host"):
-        if getattr(args, key) < (0 if key == "warmup" else 1):
-            parser.error(f"--{key.replace('_', '-')} must be at least 1")
+        minimum = 0 if key == "warmup" else 1
+        if getattr(args, key) < minimum:
+            raise BadInput(f"--{key.replace('_', '-')} must be at least {minimum}")
     for key in ("gpu_tflops", "nvlink_gbs", "pcie_gbs", "ib_gbs"):
         if not getattr(args, key) > 0:
-            parser.error(f"--{key.replace('_', '-')} must be > 0")
+            raise BadInput(f"--{key.replace('_', '-')} must be > 0")
     if args.cli_steps and (args.cli_steps < 8 or args.cli_subset < 1000):
-        parser.error("--cli-steps must be 0 or at least 8, --cli-subset at least 1000")
+        raise BadInput("--cli-steps must be 0 or at least 8, --cli-subset at least 1000")
     if args.overhead_ms < 0 or args.latency_us < 0:
-        parser.error("--overhead-ms and --latency-us must be >= 0")
+        raise BadInput("--overhead-ms and --latency-us must be >= 0")
 
     import torch
 
     from common import print_machine, write_results
+    from gannet.errors import GannetError
     from scaling_model import Cluster, Link, bytes_per_iteration, gannet_messages, scaling_rows
 
     torch.set_num_threads(2)
@@ -372,7 +395,9 @@ def main(argv: list[str] | None = None) -> int:
                 previous["load_average"]["after"],
             )
         except (OSError, ValueError, KeyError, TypeError) as e:
-            parser.error(f"--remodel {args.remodel}: not a results file of this benchmark ({e})")
+            raise BadInput(
+                f"--remodel {args.remodel}: not a results file of this benchmark ({e})"
+            ) from None
         omp = previous.get("omp_wait_policy")
         print(
             f"re-modelling the measurements of {previous.get('created')}: {previous.get('command')}"
@@ -540,7 +565,12 @@ def main(argv: list[str] | None = None) -> int:
         "gannet_train": cli,
         "raw": raw,
     }
-    out = write_results(args.out, result, script=__file__, argv=argv)
+    try:
+        out = write_results(args.out, result, script=__file__, argv=argv)
+    except GannetError as e:  # atomic_write_bytes names the path and the OS error
+        raise BadInput(str(e)) from None
+    except OSError as e:
+        raise BadInput(f"cannot write {args.out}: {e.strerror}; choose another --out") from None
     print(f"wrote {out}")
     return 0
 
