@@ -76,7 +76,7 @@ def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("os.replace", boom)
-    with pytest.raises(GannetError, match="cannot write .*c.pt.*No space left on device"):
+    with pytest.raises(GannetError, match=r"cannot write .*c\.pt.*No space left on device"):
         save_checkpoint(path, {**_state(), "generator": {"w": torch.zeros(3)}})
     assert path.read_bytes() == before
     assert not list(tmp_path.glob(".*tmp"))

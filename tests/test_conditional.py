@@ -25,7 +25,7 @@ from gannet.models.conditional import (
     ProjectionDiscriminator,
 )
 from gannet.models.paper import PaperDiscriminator, PaperGenerator
-from gannet.trainer import Trainer
+from gannet.training import start_run
 
 PAIRS = {
     "paper": ("paper-mlp", "paper-maxout", (1, 28, 28)),
@@ -175,7 +175,7 @@ def test_real_labels_follow_the_image_permutation(tmp_path: Path) -> None:
     gathered in the images' shuffled order); the epoch's sample grid has one row per class,
     the same noise in every row."""
     config = small()
-    trainer = Trainer.create(config, tmp_path / "run", tiny_labelled())
+    trainer = start_run(config, tmp_path / "run", tiny_labelled())
     fakes: set[bytes] = set()
     real_labels: list[int] = []
     grids: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -210,7 +210,7 @@ def test_real_labels_follow_the_image_permutation(tmp_path: Path) -> None:
 
 def test_refused_on_unlabelled_data(tiny_images, tmp_path: Path) -> None:
     with pytest.raises(GannetError, match="needs a labelled dataset") as e:
-        Trainer.create(small(), tmp_path / "run", tiny_images)
+        start_run(small(), tmp_path / "run", tiny_images)
     assert "\n" not in str(e.value)
     assert not (tmp_path / "run").exists()
 
@@ -222,7 +222,7 @@ def test_fake_labels_change_nothing_unconditional(tiny_images, tmp_path: Path) -
     steps, m, z_dim = 3, 20, 8
 
     def rng_after_training(config: Config, out: Path, data: Dataset) -> bool:
-        trainer = Trainer.create(config, out, data)
+        trainer = start_run(config, out, data)
         start = torch.get_rng_state()
         trainer.fit()
         end = torch.get_rng_state()

@@ -14,7 +14,7 @@ from gannet.data import Dataset
 from gannet.errors import GannetError
 from gannet.models import MODELS, build_discriminator, build_generator, sample_noise
 from gannet.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from gannet.trainer import Trainer
+from gannet.training import start_run
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES = [(1, 28, 28), (3, 32, 32), (1, 64, 64), (3, 64, 64)]
@@ -155,7 +155,7 @@ def test_short_training_run(tmp_path: Path) -> None:
     same noise."""
     gen = torch.Generator().manual_seed(0)
     data = Dataset("tiny28", torch.rand(128, 1, 28, 28, generator=gen), source="memory")
-    trainer = Trainer.create(dcgan_run_config(), tmp_path / "run", dataset=data)
+    trainer = start_run(dcgan_run_config(), tmp_path / "run", dataset=data)
     trainer.fit()
     run = gannet.load_run(tmp_path / "run")
     assert run.step == 8

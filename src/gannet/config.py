@@ -169,8 +169,14 @@ class TrainConfig:
     seed: int = ranged(0, 0, MAX_INT)
     device: str = "auto"
     """auto (CUDA when present, else CPU), cpu, cuda, cuda:N."""
-    precision: Literal["fp32", "bf16"] = "fp32"
-    """bf16: autocast matmuls to bfloat16, fp32 master weights."""
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """bf16: autocast matmuls to bfloat16, fp32 master weights (on a CPU only where it has
+    native bf16: AVX-512-BF16 or AMX); fp16: float16 autocast with a gradient scaler (CUDA)."""
+    compile: bool = False
+    """torch.compile G's and D's forward passes (a one-off compile: minutes on a small CPU)."""
+    sync_bn: bool = False
+    """Distributed CUDA runs: batch norm statistics over the whole global batch
+    (SyncBatchNorm) instead of each process's share."""
     threads: int = ranged(0, 0, 1024, note="0 = PyTorch's default")
     """CPU threads for PyTorch (0 = leave PyTorch's default)."""
     log_every: int = ranged(100, 1)

@@ -32,8 +32,15 @@ from gannet.optim import linear_lr
 from gannet.training.batches import Batches
 from gannet.training.distributed import World
 from gannet.training.hooks.base import Hook, HookList
-from gannet.training.networks import build_networks, grad_norm, resolve_device, update_ema
+from gannet.training.networks import (
+    build_networks,
+    grad_norm,
+    prepare_for_device,
+    resolve_device,
+    update_ema,
+)
 from gannet.training.passes import ModelPasses
+from gannet.training.precision import Precision
 from gannet.training.state import seed_everything
 from gannet.training.stats import DStep, IntervalStats, StepResult
 from gannet.training.validate import validate_config
@@ -97,6 +104,8 @@ class Trainer(ModelPasses):
             nets.opt_g, nets.opt_d, nets.sched_g, nets.sched_d,
         )  # fmt: skip
         self.clip, self.separate_d_passes = nets.clip, nets.separate_d_passes
+        self.amp = Precision(tc.precision, self.device)
+        prepare_for_device(self, tc.compile, tc.sync_bn)
         self.world.broadcast_weights([self.G, self.D])
         self.rank_rng: list[Tensor] | None = None
         """Every rank's dropout stream at the last checkpoint (distributed runs)."""
@@ -122,9 +131,9 @@ class Trainer(ModelPasses):
         if penalty is not None:
             cost = cost + penalty
         self.opt_d.zero_grad(set_to_none=True)
-        cost.backward()
+        self.amp.scale(cost, "d").backward()
         self.world.average_grads(self.D)
-        self.opt_d.step()
+        self.amp.step(self.opt_d, "d")
         self.clip_d()
         self.sched_d.after_update()
         return DStep(cost, penalty, d_real, d_fake)
@@ -138,9 +147,9 @@ class Trainer(ModelPasses):
                 d_fake = self.discriminate(self.generate(z, y_fake), y_fake).float()
             cost = self.loss.g_cost(d_fake)
             self.opt_g.zero_grad(set_to_none=True)
-            cost.backward()
+            self.amp.scale(cost, "g").backward()
             self.world.average_grads(self.G)
-            self.opt_g.step()
+            self.amp.step(self.opt_g, "g")
             self.sched_g.after_update()
         finally:
             self.D.requires_grad_(True)
@@ -167,14 +176,14 @@ class Trainer(ModelPasses):
             d_cost = d_cost + penalty
         g_cost = self.loss.g_cost(d_fake)
         d_params, g_params = list(self.D.parameters()), list(self.G.parameters())
-        d_grads = torch.autograd.grad(d_cost, d_params, retain_graph=True)
-        g_grads = torch.autograd.grad(g_cost, g_params)
+        d_grads = torch.autograd.grad(self.amp.scale(d_cost, "d"), d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(self.amp.scale(g_cost, "g"), g_params)
         for p, g in zip(d_params + g_params, d_grads + g_grads, strict=True):
             p.grad = g
         self.world.average_grads(self.D)
         self.world.average_grads(self.G)
-        self.opt_d.step()
-        self.opt_g.step()
+        self.amp.step(self.opt_d, "d")
+        self.amp.step(self.opt_g, "g")
         self.clip_d()
         self.sched_d.after_update()
         self.sched_g.after_update()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -15,6 +16,9 @@ from gannet.losses import Loss, make_loss
 from gannet.models import build_discriminator, build_generator
 from gannet.optim import PaperSchedule, make_optimizer
 from gannet.regularizers import apply_spectral_norm, clip_value, clip_weights_
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gannet.training.loop import Trainer
 
 
 def resolve_device(name: str) -> torch.device:
@@ -107,3 +111,35 @@ def grad_norm(module: nn.Module) -> float:
     if not grads:
         return 0.0
     return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+
+
+def has_conv(module: nn.Module) -> bool:
+    """True when ``module`` holds a 2-D (transposed) convolution."""
+    return any(isinstance(m, nn.Conv2d | nn.ConvTranspose2d) for m in module.modules())
+
+
+def prefers_channels_last(module: nn.Module, device: torch.device) -> bool:
+    """Convolutional models on CUDA run faster with channels-last tensors (tensor cores);
+    MLPs and CPU runs keep the default layout."""
+    return device.type == "cuda" and has_conv(module)
+
+
+def prepare_for_device(trainer: Trainer, compile: bool, sync_bn: bool) -> None:
+    """Per-device choices for a trainer's G and D: channels-last memory on CUDA for
+    convolutional models, SyncBatchNorm for a distributed CUDA run (``train.sync_bn``), and
+    ``torch.compile`` (``train.compile``). The modules keep their parameters, so the
+    optimizers built on them are unchanged and checkpoints keep their keys."""
+    if sync_bn and trainer.world.distributed:
+        if trainer.device.type != "cuda":
+            raise GannetError(
+                "train.sync_bn needs CUDA (SyncBatchNorm has no CPU kernel); on CPU each "
+                "process normalises its own share of the batch: set train.sync_bn = false"
+            )
+        trainer.G = nn.SyncBatchNorm.convert_sync_batchnorm(trainer.G)
+        trainer.D = nn.SyncBatchNorm.convert_sync_batchnorm(trainer.D)
+    for module in (trainer.G, trainer.D):
+        if prefers_channels_last(module, trainer.device):
+            module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    if compile:
+        trainer.G.compile()
+        trainer.D.compile()

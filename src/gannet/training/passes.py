@@ -18,6 +18,7 @@ from gannet.losses import Loss
 from gannet.models import sample_noise
 from gannet.regularizers import clip_weights_, gradient_penalty, r1_penalty
 from gannet.training.distributed import World
+from gannet.training.precision import Precision
 
 
 class ModelPasses:
@@ -32,6 +33,7 @@ class ModelPasses:
     num_classes: int
     clip: float
     separate_d_passes: bool
+    amp: Precision
 
     def noise(self, n: int) -> Tensor:
         """n draws from the noise prior p_z, from the global torch RNG (in a distributed run,
@@ -92,7 +94,5 @@ class ModelPasses:
             clip_weights_(self.D, self.clip)
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
-        """bf16 autocast when train.precision = "bf16", else nothing."""
-        if self.config.train.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        """The forward passes' autocast (train.precision bf16 or fp16; nothing for fp32)."""
+        return self.amp.autocast()

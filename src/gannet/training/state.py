@@ -73,6 +73,8 @@ class Checkpoint:
     """Training seconds, summed over sessions."""
     rng: dict[str, Any] | None = None
     """Every RNG state (:func:`capture_rng`)."""
+    amp: dict[str, Any] | None = None
+    """fp16's gradient scalers (train.precision = "fp16")."""
     world_size: int = 1
     """Processes the run trained on (distributed data parallel)."""
     rank_rng: list[Tensor] | None = None
@@ -241,6 +243,7 @@ def capture(trainer: Trainer) -> Checkpoint:
         rng=capture_rng(),
         interval=trainer.stats.state(),
         world_size=trainer.world.size,
+        amp=trainer.amp.state_dict(),
         rank_rng=trainer.rank_rng,
         num_classes=trainer.num_classes,
     )
@@ -272,6 +275,7 @@ def restore(trainer: Trainer, ckpt: Checkpoint) -> None:
         p.iteration_in_epoch, p.elapsed = ckpt.iteration_in_epoch, ckpt.elapsed
         restore_rng(ckpt.rng)
         restore_rank_rng(trainer, ckpt)
+        trainer.amp.load_state_dict(ckpt.amp)
         if ckpt.interval is not None:
             trainer.stats.load(ckpt.interval, trainer.device)
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
