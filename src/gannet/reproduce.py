@@ -202,8 +202,10 @@ def reproduce_table1(settings: Table1Settings, log: Log = print) -> list[dict[st
         raise GannetError("--epochs and --eval-every must be at least 1")
     if any(n < 2 for n in settings.average):
         raise GannetError("--average takes windows of at least 2 epochs (e.g. --average 30)")
-    settings.out.mkdir(parents=True, exist_ok=True)
     cache: dict[str, Dataset] = {}
+    for dataset in settings.datasets:  # missing or corrupt data: refused before any write
+        _data(settings, dataset, cache)
+    settings.out.mkdir(parents=True, exist_ok=True)
     for dataset in settings.datasets:
         data = _data(settings, dataset, cache)
         score_real_data(settings, dataset, data, log)
