@@ -48,7 +48,13 @@ written to the JSON)::
   ``--gpus-per-host`` (8) GPUs; InfiniBand ``--ib-gbs`` (12.5 GB/s = 100 Gb/s) between hosts;
   latency per ring hop ``--latency-us`` (10 µs). Beyond one host the ring runs at the slower
   link. The global batch stays fixed (``train.batch_size`` is the global batch), so at large
-  N each GPU holds one or two images: the model shows where adding GPUs stops paying.
+  N each GPU holds one or two images: the model shows where adding GPUs stops paying. The
+  ``weak`` columns grow the global batch with N instead (each GPU keeps one GPU's batch).
+
+``--cli-steps N`` also runs ``gannet train`` itself (``--nproc 1`` with 2 threads, ``--nproc
+2`` with 1) for N iterations per model and reports its metrics.jsonl images/s after the first
+logging interval. ``--remodel JSON`` measures nothing: it redoes the GPU model with the
+assumptions given on the measurements of an earlier results file.
 """
 
 from __future__ import annotations
