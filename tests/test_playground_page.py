@@ -113,8 +113,8 @@ def test_a_drawn_density_gives_its_c_of_g(page: Any) -> None:
     knots = np.linspace(-6, 6, DRAWN_POINTS)
     expected_pdf = np.interp(x, knots, values) / trapezoid(values, knots)
     np.testing.assert_allclose(last["p_data"], expected_pdf, atol=1e-5)
-    last = train_live(pg, 40)
-    assert last["step"] >= 40 and last["settings"]["density"] == values
+    last = train_live(pg, 20)
+    assert last["step"] >= 20 and last["settings"]["density"] == values
     shot(pg, "live-drawn.png")
 
 
@@ -187,7 +187,7 @@ def test_manifold_and_arrows_are_the_servers_g_and_d(page: Any, server: Playgrou
     pg.select_option("[data-testid=live-data]", "ring")
     pg.select_option("[data-testid=live-loss]", "minimax")
     wait_live(pg, "l.settings.data === 'ring' && l.settings.loss === 'minimax'")
-    last = train_live(pg, 40)
+    last = train_live(pg, 20)
     tr = live_session(pg, server).trainer
     with torch.no_grad():
         expected = tr.G(manifold_z().reshape(-1, 2)).reshape(21, 21, 2).numpy()
