@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import torch
@@ -49,7 +49,7 @@ from torch import Tensor
 
 from gannet.errors import GannetError
 from gannet.jsonfloat import from_json_float, json_float
-from gannet.metrics.base import METRICS
+from gannet.metrics.base import METRICS, as_batch
 
 if TYPE_CHECKING:  # pragma: no cover
     from gannet.metrics.classifier import Classifier
@@ -118,25 +118,29 @@ def _tensor(data: Tensor | np.ndarray | list[Any]) -> Tensor:
     return data if isinstance(data, Tensor) else torch.as_tensor(np.asarray(data))
 
 
-def _as_batch(name: str, data: Tensor | np.ndarray) -> Tensor:
-    t = _tensor(data)
-    if t.is_complex():
-        raise GannetError(f"{name} must be real numbers, got {t.dtype}")
-    if t.dim() < 2:
-        raise GannetError(
-            f"{name} must be a batch, shape (n, ...), got shape {tuple(t.shape)}; add a "
-            "leading dimension for a single example"
-        )
-    if t.shape[0] == 0 or t[0].numel() == 0:
-        raise GannetError(f"{name} is empty (shape {tuple(t.shape)}); pass at least one example")
-    return t.detach()
-
-
 # --------------------------------------------------------------------------- 2-D mixtures
 
 
+class JsonStats:
+    """JSON round trip of a stats dataclass whose ``kl_uniform`` may be NaN (None in JSON)."""
+
+    kl_uniform: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (NaN becomes None)."""
+        d = asdict(self)  # type: ignore[call-overload]
+        d["kl_uniform"] = json_float(self.kl_uniform)
+        return dict(d)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        d = dict(d)
+        d["kl_uniform"] = from_json_float(d.get("kl_uniform"))
+        return cls(**d)
+
+
 @dataclass
-class ModeStats:
+class ModeStats(JsonStats):
     """Mode coverage of samples from a Gaussian mixture (see the module docstring)."""
 
     n_samples: int
@@ -171,17 +175,6 @@ class ModeStats:
             f"{100 * self.high_quality_fraction:.1f} %, KL {kl}"
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (NaN becomes None)."""
-        d = asdict(self)
-        d["kl_uniform"] = json_float(self.kl_uniform)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModeStats:
-        d = dict(d)
-        d["kl_uniform"] = from_json_float(d.get("kl_uniform"))
-        return cls(**d)
 
 
 def mode_stats(
@@ -207,7 +200,7 @@ def mode_stats(
     Non-finite samples (a diverged generator) count as low quality; they raise no error.
     The work is done on the CPU in float64 (n x d values are copied once).
     """
-    x = _as_batch("samples", samples)
+    x = as_batch("samples", samples)
     x = x.to("cpu").reshape(x.shape[0], -1).to(torch.float64)
     c = _tensor(centres).detach().to("cpu", torch.float64)
     if c.dim() != 2 or c.shape[0] == 0:
@@ -273,7 +266,7 @@ def mixture_mode_stats(
 
 
 @dataclass
-class ClassStats:
+class ClassStats(JsonStats):
     """Class coverage of samples as labelled by a classifier (see the module docstring)."""
 
     n_samples: int
@@ -301,16 +294,6 @@ class ClassStats:
             text += f", classifier accuracy {100 * self.accuracy:.2f} %"
         return text
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["kl_uniform"] = json_float(self.kl_uniform)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ClassStats:
-        d = dict(d)
-        d["kl_uniform"] = from_json_float(d.get("kl_uniform"))
-        return cls(**d)
 
 
 def class_stats(
@@ -380,7 +363,7 @@ def classifier_mode_stats(
         labels: true classes of ``samples`` (real data): adds the classifier's accuracy.
         batch_size: images per forward pass.
     """
-    x = _as_batch("samples", samples)
+    x = as_batch("samples", samples)
     if not bool(torch.isfinite(x).all()):
         raise GannetError("samples contain NaN or infinite values; check the model")
     predictions = classifier.predict(x, batch_size=batch_size)

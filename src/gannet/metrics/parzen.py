@@ -65,7 +65,7 @@ from torch import Tensor
 
 from gannet.errors import GannetError
 from gannet.jsonfloat import from_json_float, json_float
-from gannet.metrics.base import METRICS
+from gannet.metrics.base import METRICS, as_batch
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -101,17 +101,7 @@ _F32_SAFE = 1e30
 
 def _as_rows(name: str, data: Tensor | np.ndarray) -> Tensor:
     """``data`` as a CPU tensor of shape (n, d): each example flattened; checked."""
-    t = data if isinstance(data, Tensor) else torch.as_tensor(np.asarray(data))
-    t = t.detach()
-    if t.is_complex():
-        raise GannetError(f"{name} must be real numbers, got {t.dtype}")
-    if t.dim() < 2:
-        raise GannetError(
-            f"{name} must be a batch of examples, shape (n, ...), got shape {tuple(t.shape)}; "
-            "add a leading dimension for a single example"
-        )
-    if t.shape[0] == 0 or t[0].numel() == 0:
-        raise GannetError(f"{name} is empty (shape {tuple(t.shape)}); pass at least one example")
+    t = as_batch(name, data)
     t = t.to("cpu").reshape(t.shape[0], -1)
     if not t.is_floating_point():
         t = t.to(torch.float64)

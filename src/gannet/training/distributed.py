@@ -55,6 +55,8 @@ class World:
     backend: str = ""
     rank_state: Tensor | None = field(default=None, repr=False)
     """This rank's dropout stream (a torch RNG state); None in a world of size 1."""
+    rank_cuda_state: Tensor | None = field(default=None, repr=False)
+    """The same stream's state on this rank's GPU (CUDA runs)."""
 
     @property
     def distributed(self) -> bool:
@@ -78,7 +80,12 @@ class World:
 
         rank = int(os.environ.get("RANK", "0"))
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        backend = "nccl" if device.type == "cuda" else "gloo"
+        # nccl for the gradients on GPUs, gloo for the few CPU tensors (stop flags, the
+        # dropout streams' states); the GPU of this local rank is chosen before any
+        # collective, so no two ranks meet on GPU 0.
+        backend = "cpu:gloo,cuda:nccl" if device.type == "cuda" else "gloo"
+        if device.type == "cuda":
+            torch.cuda.set_device(local_rank)
         if not dist.is_initialized():
             dist.init_process_group(backend=backend)
         return cls(rank=rank, size=size, local_rank=local_rank, backend=backend)
@@ -104,6 +111,9 @@ class World:
         if self.distributed:
             gen = torch.Generator().manual_seed(rank_seed(seed, self.rank))
             self.rank_state = gen.get_state()
+            if torch.cuda.is_available() and self.backend.endswith("nccl"):
+                cuda = torch.Generator(device="cuda").manual_seed(rank_seed(seed, self.rank))
+                self.rank_cuda_state = cuda.get_state()
 
     # ---------------------------------------------------------------- per step
 
@@ -123,11 +133,18 @@ class World:
             return
         shared = torch.get_rng_state()
         torch.set_rng_state(self.rank_state)
+        shared_cuda = None
+        if self.rank_cuda_state is not None:
+            shared_cuda = torch.cuda.get_rng_state()
+            torch.cuda.set_rng_state(self.rank_cuda_state)
         try:
             yield
         finally:
             self.rank_state = torch.get_rng_state()
             torch.set_rng_state(shared)
+            if shared_cuda is not None:
+                self.rank_cuda_state = torch.cuda.get_rng_state()
+                torch.cuda.set_rng_state(shared_cuda)
 
     def average_grads(self, module: nn.Module) -> None:
         """Average ``module``'s gradients over the ranks (one all_reduce)."""
