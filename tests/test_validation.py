@@ -121,21 +121,28 @@ def test_sample_seed_range(tiny_run: tuple[Path, Path], tmp_path: Path, capsys) 
 def test_sample_n_is_bounded_by_available_memory(
     tiny_run: tuple[Path, Path], tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gannet.commands.sample as sample
+    import gannet.memory
 
     _, run = tiny_run
     out = tmp_path / "s.png"
     code, _, err = run_main(["sample", str(run), "--n", str(10**13), "--out", str(out)], capsys)
     assert_one_error_line(code, err, f"--n {10**13} needs about", "GiB", "use --n")
     assert not out.exists()
-    # 100 2-D samples take 100 * 2 * 4 bytes * MEMORY_COPIES: refused with 1 KiB free.
-    monkeypatch.setattr(sample, "available_memory", lambda: 1024)
+    # 100 2-D samples take 100 * 2 * 4 bytes * COPIES: refused with 1 KiB free.
+    monkeypatch.setattr(gannet.memory, "available_memory", lambda: 1024)
     code, _, err = run_main(["sample", str(run), "--n", "100", "--out", str(out)], capsys)
     line = assert_one_error_line(code, err, "--n 100 needs about")
     assert "use --n 32 or fewer" in line  # 1024 // (2 * 4 * 4)
     assert not out.exists()
     code, _, err = run_main(["sample", str(run), "--n", "32", "--out", str(out)], capsys)
     assert code == 0, err
+    # gannet eval's --samples too (it used to sample 10**13 points for hours).
+    for metric in ("modes", "parzen"):
+        result = tmp_path / f"{metric}.json"
+        argv = ["eval", metric, str(run), "--samples", str(10**13), "--out", str(result)]
+        code, _, err = run_main(argv, capsys)
+        assert_one_error_line(code, err, f"--samples {10**13} needs about")
+        assert not result.exists()
 
 
 def test_info_reports_damaged_lines_and_carries_on(

@@ -82,6 +82,7 @@ def _validation_rows(spec: str, data: Dataset) -> torch.Tensor:
 
 
 def _parzen(args: argparse.Namespace) -> int:
+    from gannet.memory import check_samples_fit
     from gannet.metrics.parzen import parzen_evaluate
     from gannet.run import load_run
     from gannet.samplefile import load_samples_npz
@@ -104,6 +105,7 @@ def _parzen(args: argparse.Namespace) -> int:
         data_cfg = run.config.data
         if args.data_dir:
             data_cfg = DataConfig(**{**data_cfg.__dict__, "data_dir": args.data_dir})
+        check_samples_fit(args.samples, run.sample(1, seed=args.seed)[0].numel(), "--samples")
         samples = run.sample(args.samples, seed=args.seed)
         checkpoint = str(run.checkpoint)
         weights = "EMA" if run.uses_ema else "raw"
@@ -232,6 +234,7 @@ def _classifier_for(
 def _modes(args: argparse.Namespace) -> int:
     import time
 
+    from gannet.memory import check_samples_fit
     from gannet.metrics.classifier import SUPPORTED, classifier_path
     from gannet.metrics.modes import (
         LITERATURE_SAMPLES,
@@ -286,6 +289,7 @@ def _modes(args: argparse.Namespace) -> int:
         classifier, info = _classifier_for(name, data_cfg.data_dir, args.train_classifier)
     if run is not None:
         n = args.samples or (LITERATURE_SAMPLES if mixture else 10000)
+        check_samples_fit(n, run.sample(1, seed=args.seed)[0].numel(), "--samples")
         samples = run.sample(n, seed=args.seed)
     elif mixture:
         samples = load_points_npz(args.samples_file)

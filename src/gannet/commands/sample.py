@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from gannet.errors import GannetError
 from gannet.ranges import MAX_INT
-
-MEMORY_COPIES = 4
-"""Bytes of memory a sample value takes while ``gannet sample`` runs, in float32 copies:
-the batches, their concatenation, and the PNG grid or the archive's buffer."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _sample(args: argparse.Namespace) -> int:
+    from gannet.memory import check_samples_fit
     from gannet.plotting import save_samples
     from gannet.run import load_run
     from gannet.samplefile import write_samples_npz
@@ -51,7 +47,7 @@ def _sample(args: argparse.Namespace) -> int:
         raise GannetError(f"--seed must be an integer from 0 to 2**63 - 1, got {args.seed}")
     run = load_run(args.run, checkpoint=args.checkpoint)
     one, _ = run.sample_labelled(1, seed=args.seed, labels=args.label)
-    check_memory(args.n, one[0].numel(), out.suffix.lower() == ".png")
+    check_samples_fit(args.n, one[0].numel(), "--n")
     samples, labels = run.sample_labelled(args.n, seed=args.seed, labels=args.label)
     if out.suffix.lower() == ".png":
         save_samples(samples, out, labels=labels)
@@ -60,33 +56,3 @@ def _sample(args: argparse.Namespace) -> int:
     which = f" of class {args.label}" if args.label is not None else ""
     print(f"wrote {args.n} samples{which} to {out}")
     return 0
-
-
-def check_memory(n: int, values_per_sample: int, grid: bool) -> None:
-    """Refuse ``--n`` when its samples would not fit in the memory available now (one line,
-    before minutes of sampling end in an allocator error)."""
-    need = n * values_per_sample * 4 * MEMORY_COPIES
-    free = available_memory()
-    if free is not None and need > free:
-        most = max(free // (values_per_sample * 4 * MEMORY_COPIES), 1)
-        what = "a PNG grid of" if grid else "an archive of"
-        raise GannetError(
-            f"--n {n} needs about {need / 2**30:.1f} GiB for {what} samples, but only "
-            f"{free / 2**30:.1f} GiB of memory is available; use --n {most} or fewer "
-            "(several files with different --seed for more)"
-        )
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux: MemAvailable), or None."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, OSError, ValueError):
-        return None
