@@ -36,6 +36,7 @@ from gannet.playground.painted import (
     painted_dataset,
     painted_mode_stats,
 )
+from gannet.training.stats import DStep, StepResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor
@@ -100,6 +101,8 @@ class LiveSession:
         self.phase_index = 0
         """The next phase of the iteration in progress: 0..k-1 D updates, k the G update."""
         self.last_phase: dict[str, Any] | None = None
+        self.last_d: DStep | None = None
+        """The last D update of the iteration in progress (slow motion)."""
         config = Config()
         dc, mc, tc = config.data, config.model, config.train
         dataset = None
@@ -167,21 +170,15 @@ class LiveSession:
     def _phase(self) -> dict[str, Any]:
         tr, p, k = self.trainer, self.trainer.progress, self.trainer.config.train.k
         j = self.phase_index
-        if j == 0 and (p.iteration_in_epoch == 0 or tr.batches.epoch != p.epoch):
-            tr.batches.start_epoch(p.epoch)  # as Trainer.step() does at an epoch's start
-            tr.sched_d.start_epoch(p.epoch)
-            tr.sched_g.start_epoch(p.epoch)
+        if j == 0:
+            tr.begin_iteration()  # as Trainer.step() does
         if j < k:
-            tr.d_step(*tr.batches.get(p.iteration_in_epoch * k + j))
+            self.last_d = tr.d_step(*tr.batches.get(p.iteration_in_epoch * k + j))
             self.phase_index += 1
             done = {"name": "d", "index": j + 1, "k": k}
         else:
-            tr.g_step()
-            # Trainer.step()'s counters (the live config has no EMA and no linear schedule).
-            p.step += 1
-            p.iteration_in_epoch += 1
-            if p.iteration_in_epoch == tr.iterations_per_epoch:
-                p.epoch, p.iteration_in_epoch = p.epoch + 1, 0
+            assert self.last_d is not None
+            tr.end_iteration(StepResult(self.last_d, tr.g_step(), tr.m * k))
             self.phase_index = 0
             done = {"name": "g", "index": 1, "k": k}
         self.last_phase = done

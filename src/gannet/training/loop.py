@@ -112,6 +112,8 @@ class Trainer(ModelPasses):
         self.progress = Progress()
         self.stats = IntervalStats(self.loss)
         self.stop_requested = False
+        self.iteration_started = time.perf_counter()
+        """When the iteration in progress began (for ``progress.elapsed``)."""
         self.hooks = HookList(hooks)
         self.hooks.on_attach(self)
 
@@ -192,18 +194,31 @@ class Trainer(ModelPasses):
     # ------------------------------------------------------------------ the run
 
     def step(self) -> StepResult:
-        """One iteration with its bookkeeping: the epoch's order, EMA, the lr schedule, the
-        counters, the logging interval, and the epoch-end and checkpoint events."""
-        tc, p = self.config.train, self.progress
-        started = time.perf_counter()
+        """One iteration with its bookkeeping: :meth:`begin_iteration`, Algorithm 1's
+        iteration for train.schedule, :meth:`end_iteration`."""
+        self.begin_iteration()
+        if self.config.train.schedule == "alternating":
+            result = self.alternating_iteration()
+        else:
+            result = self.simultaneous_iteration()
+        self.end_iteration(result)
+        return result
+
+    def begin_iteration(self) -> None:
+        """Before an iteration: at an epoch's start, its data order and momentum. Code that
+        runs an iteration's updates itself (the playground's slow motion) calls this, then
+        ``d_step`` on ``batches.get(...)`` and ``g_step``, then :meth:`end_iteration`."""
+        p = self.progress
+        self.iteration_started = time.perf_counter()
         if p.iteration_in_epoch == 0 or self.batches.epoch != p.epoch:
             self.batches.start_epoch(p.epoch)
             self.sched_d.start_epoch(p.epoch)
             self.sched_g.start_epoch(p.epoch)
-        if tc.schedule == "alternating":
-            result = self.alternating_iteration()
-        else:
-            result = self.simultaneous_iteration()
+
+    def end_iteration(self, result: StepResult) -> None:
+        """After an iteration: EMA, the lr schedule, the counters, the logging interval, and
+        the epoch-end and checkpoint events."""
+        tc, p = self.config.train, self.progress
         if self.G_ema is not None:
             update_ema(self.G_ema, self.G, tc.ema)
         p.step += 1
@@ -212,7 +227,7 @@ class Trainer(ModelPasses):
             linear_lr(self.config.optim, self.opt_d, self.opt_g, p.step / total)
         p.iteration_in_epoch += 1
         self.stats.add(result)
-        p.elapsed += time.perf_counter() - started
+        p.elapsed += time.perf_counter() - self.iteration_started
         if p.step % tc.log_every == 0:
             self.log()
         if p.iteration_in_epoch == self.iterations_per_epoch:
@@ -222,7 +237,6 @@ class Trainer(ModelPasses):
         elif p.step % tc.checkpoint_every == 0:
             self.checkpoint()
         self.hooks.on_step_end(self, result)
-        return result
 
     def fit(self) -> Path | None:
         """Train until train.epochs (or train.max_steps) is reached, or a stop is requested
