@@ -57,7 +57,10 @@ def test_summary_finds_best_score_and_first_epoch_at_target():
     table = render_table(rows, 225.0)
     for paper_row in ("DBN (paper) | 138 ± 2.0", "Adversarial nets (paper) | 225 ± 2.0"):
         assert paper_row in table
-    assert "| gannet paper-mnist-alternating | 231 ± 2.0 | n/a | epoch 30, 12.0 min" in table
+    assert "| gannet paper-mnist-alternating | 231 ± 2.0 | n/a | n/a | epoch 30, 12.0 min" in table
+    rows[3]["fid_mnist-classifier"] = 3.25  # the classifier-FID column beside Parzen
+    table = render_table(rows, 225.0)
+    assert "| 231 ± 2.0 | n/a | 3.25 (fid_mnist-classifier) | epoch 30" in table
     assert "first reached 225 at epoch 20 after 8.0 min" in table
     assert "TFD is not publicly distributed" in table
 
