@@ -39,8 +39,8 @@ from gannet.cli import build_parser
 from gannet.config import Config
 from tests.door_support import run_main, tiny_config, tree_digest
 
-CONFIG_EXAMPLES = 60
-CLI_EXAMPLES = 120
+CONFIG_EXAMPLES = 100
+CLI_EXAMPLES = 200
 
 FUZZ = settings(
     deadline=None,
