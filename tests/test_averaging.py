@@ -109,7 +109,7 @@ def test_refuses_to_overwrite_the_runs_own_checkpoints(run_dir: Path, capsys, ta
     before = path.read_bytes()
     assert main(["average", str(run_dir), "--from", "2", "--out", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "one of the run's own checkpoints" in err and len(err.strip().splitlines()) == 1
+    assert "one of the run's own files" in err and len(err.strip().splitlines()) == 1
     assert path.read_bytes() == before
 
 

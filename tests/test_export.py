@@ -209,6 +209,12 @@ def test_bad_output_paths_are_one_line_exit_2_and_nothing_is_lost(
     one_line(capsys, "nope.pt")
     assert previous.read_bytes() == b"old"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    # The run's own checkpoint is never the output (the fuzz found it overwritten).
+    own = runs["paper"] / "checkpoint.pt"
+    before = own.read_bytes()
+    assert main(["export", run, "--format", "torchscript", "--out", str(own)]) == 2
+    one_line(capsys, "one of the run's own files")
+    assert own.read_bytes() == before
 
 
 def test_onnx_without_onnxruntime_is_one_line(

@@ -16,7 +16,8 @@ import re
 from pathlib import Path
 
 from gannet.errors import GannetError
-from gannet.run import CHECKPOINT, require_run_dir
+from gannet.run import require_run_dir
+from gannet.rundir import refuse_run_file
 from gannet.training.hooks.snapshots import SNAPSHOTS
 from gannet.training.state import Checkpoint, StateDict, read_checkpoint, write_checkpoint
 
@@ -108,11 +109,6 @@ def write_average(
     window = ckpt.averaged
     assert window is not None
     path = Path(out) if out else average_path(run_dir, window["first"], window["last"])
-    protected = [Path(run_dir) / CHECKPOINT, *snapshot_epochs(run_dir).values()]
-    if path.exists() and any(path.resolve() == q.resolve() for q in protected):
-        raise GannetError(
-            f"--out {str(path)!r} is one of the run's own checkpoints; writing the average "
-            "there would replace it, so choose another file"
-        )
+    refuse_run_file(path, Path(run_dir), "the average")
     write_checkpoint(path, ckpt)
     return path, window

@@ -34,6 +34,7 @@ from torch import nn
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
 from gannet.run import Run, load_run
+from gannet.rundir import refuse_run_file
 
 FORMATS = ("torchscript", "onnx")
 SUFFIXES = {
@@ -126,6 +127,7 @@ def export_generator(
         raise GannetError(reason)
     if not isinstance(run, Run):
         run = load_run(run, checkpoint=checkpoint, ema=ema)
+    refuse_run_file(out, run.path, "the exported generator")
     g = run.generator.to("cpu").eval()
     info = ExportInfo(
         format=fmt,

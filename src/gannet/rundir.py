@@ -95,3 +95,17 @@ def read_status(run_dir: Path) -> dict[str, Any]:
             f"{str(run_dir / STATUS)!r} is unreadable ({e}); is this a run?"
         ) from None
     return status
+
+
+def refuse_run_file(out: Path, run_dir: Path, what: str) -> None:
+    """Refuse an output path that is one of the run's own files (its config, status,
+    metrics, checkpoint or an epoch snapshot): writing ``what`` there would replace it."""
+    run_dir = Path(run_dir)
+    own = [run_dir / CONFIG, run_dir / STATUS, run_dir / METRICS, run_dir / CHECKPOINT]
+    own += sorted((run_dir / "snapshots").glob("epoch-*.pt"))
+    target = Path(out).resolve()
+    if Path(out).exists() and any(target == p.resolve() for p in own if p.exists()):
+        raise GannetError(
+            f"--out {str(out)!r} is one of the run's own files; writing {what} there would "
+            "replace it, so choose another file"
+        )

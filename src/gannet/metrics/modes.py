@@ -176,7 +176,6 @@ class ModeStats(JsonStats):
         )
 
 
-
 def mode_stats(
     samples: Tensor | np.ndarray,
     centres: Tensor | np.ndarray,
@@ -293,7 +292,6 @@ class ClassStats(JsonStats):
         if self.accuracy is not None:
             text += f", classifier accuracy {100 * self.accuracy:.2f} %"
         return text
-
 
 
 def class_stats(
