@@ -120,4 +120,10 @@ def torch_device(device: str) -> str:
     """'auto' -> cuda when present, else cpu."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError):
+        kind = ""
+    if kind not in ("cpu", "cuda") or (kind == "cuda" and not torch.cuda.is_available()):
+        raise GannetError(f"device {device!r} is not available here; use cpu, cuda or auto")
     return device
