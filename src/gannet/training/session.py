@@ -40,6 +40,8 @@ RESUMABLE_OVERRIDES = frozenset(
         "train.progress",
         "train.snapshot_every",
         "train.mode_check",  # measures G on its own fixed noise; touches no training state
+        "train.eval_every",  # FID/KID/PRC during training: a private generator, likewise
+        "train.eval_metrics",
     }
 )
 """Keys that may change when a run is resumed without breaking exact reproducibility."""
