@@ -37,3 +37,32 @@ def tiny_images() -> Dataset:
     """400 random 1x8x8 'images' in [0, 1]: fast enough for many short runs."""
     gen = torch.Generator().manual_seed(0)
     return Dataset("tiny", torch.rand(400, 1, 8, 8, generator=gen), source="memory")
+
+
+def tiny_labelled(n: int = 240, classes: int = 4) -> Dataset:
+    """1x8x8 images whose brightness encodes their label: label c has pixels (c + 1) / 8."""
+    labels = torch.arange(n) % classes
+    images = ((labels.float() + 1) / 8).view(n, 1, 1, 1).expand(n, 1, 8, 8).clone()
+    return Dataset("tiny-labelled", images, train_labels=labels, num_classes=classes)
+
+
+def mixture_config(*extra: str):
+    """A tiny run on the 8-Gaussian ring: small MLPs, Adam, 8 steps an epoch, quiet."""
+    from gannet.config import Config
+
+    return Config().with_overrides(
+        [
+            "data.name='mixture-2d'",
+            "data.n_samples=400",
+            "model.generator='mlp-g'",
+            "model.discriminator='mlp-d'",
+            "model.z_dim=4",
+            "model.g_hidden=[16]",
+            "model.d_hidden=[16]",
+            "optim.name='adam'",
+            "train.batch_size=50",
+            "train.progress='none'",
+            "train.n_fixed_samples=4",
+            *extra,
+        ]
+    )

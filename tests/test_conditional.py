@@ -26,6 +26,7 @@ from gannet.models.conditional import (
 )
 from gannet.models.paper import PaperDiscriminator, PaperGenerator
 from gannet.training import start_run
+from tests.conftest import tiny_labelled
 
 PAIRS = {
     "paper": ("paper-mlp", "paper-maxout", (1, 28, 28)),
@@ -137,13 +138,6 @@ def test_bad_conditional_settings() -> None:
 
 
 # ------------------------------------------------------------------ training
-
-
-def tiny_labelled(n: int = 240, classes: int = 4) -> Dataset:
-    """Images whose brightness encodes their label: label c has pixel value (c + 1) / 8."""
-    labels = torch.arange(n) % classes
-    images = ((labels.float() + 1) / 8).view(n, 1, 1, 1).expand(n, 1, 8, 8).clone()
-    return Dataset("tiny-labelled", images, train_labels=labels, num_classes=classes)
 
 
 def small(*extra: str) -> Config:

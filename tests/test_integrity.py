@@ -18,29 +18,17 @@ from gannet.data import Dataset
 from gannet.errors import GannetError
 from gannet.io import remove_stale_temporaries
 from gannet.training import Hook, read_checkpoint, resume_run, run_hooks, start_run
+from tests.conftest import mixture_config
 
 
 def small(*extra: str) -> Config:
-    return Config().with_overrides(
-        [
-            "data.name='mixture-2d'",
-            "data.n_samples=400",
-            "model.generator='mlp-g'",
-            "model.discriminator='mlp-d'",
-            "model.z_dim=4",
-            "model.g_hidden=[16]",
-            "model.d_hidden=[16]",
-            "optim.name='adam'",
-            "optim.lr=0.001",
-            "train.batch_size=50",
-            "train.epochs=3",
-            "train.log_every=3",
-            "train.checkpoint_every=5",
-            "train.progress='none'",
-            "train.n_fixed_samples=4",
-            "train.threads=1",
-            *extra,
-        ]
+    return mixture_config(
+        "optim.lr=0.001",
+        "train.epochs=3",
+        "train.log_every=3",
+        "train.checkpoint_every=5",
+        "train.threads=1",
+        *extra,
     )
 
 

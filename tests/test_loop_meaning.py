@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from gannet.config import Config
 from gannet.data import Dataset
 from gannet.training import start_run
+from tests.conftest import tiny_labelled
 
 LR = 0.05
 M = 8  # minibatch size
@@ -174,13 +175,6 @@ def test_first_update_equals_the_hand_computed_one(tmp_path: Path, schedule: str
 # ------------------------------------------------------------------ conditional labels
 
 
-def labelled_images(n: int = 240, classes: int = 4) -> Dataset:
-    """1x8x8 images whose brightness encodes their label: label c has pixels (c + 1) / 8."""
-    labels = torch.arange(n) % classes
-    images = ((labels.float() + 1) / 8).view(n, 1, 1, 1).expand(n, 1, 8, 8).clone()
-    return Dataset("tiny-labelled", images, train_labels=labels, num_classes=classes)
-
-
 def conditional_config(*extra: str) -> Config:
     return Config().with_overrides(
         [
@@ -221,7 +215,7 @@ def test_d_sees_the_labels_g_was_given(tmp_path: Path, schedule: str, conditioni
     config = conditional_config(
         f"train.schedule='{schedule}'", f"model.d_conditioning='{conditioning}'"
     )
-    trainer = start_run(config, tmp_path / "run", dataset=labelled_images())
+    trainer = start_run(config, tmp_path / "run", dataset=tiny_labelled())
     with recording_calls(trainer.G) as g_calls, recording_calls(trainer.D) as d_calls:
         trainer.fit()
     # Every generated example, by its exact values, with the label G was given for it.

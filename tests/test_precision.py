@@ -12,28 +12,11 @@ from gannet.errors import GannetError
 from gannet.training import read_checkpoint, resume_run, start_run
 from gannet.training.networks import prefers_channels_last
 from gannet.training.precision import ALLOW_EMULATED, Precision, check_precision, native_bf16_cpu
+from tests.conftest import mixture_config
 
 
 def small(*extra: str) -> Config:
-    return Config().with_overrides(
-        [
-            "data.name='mixture-2d'",
-            "data.n_samples=400",
-            "model.generator='mlp-g'",
-            "model.discriminator='mlp-d'",
-            "model.z_dim=4",
-            "model.g_hidden=[16]",
-            "model.d_hidden=[16]",
-            "optim.name='adam'",
-            "train.batch_size=50",
-            "train.epochs=2",
-            "train.log_every=2",
-            "train.checkpoint_every=3",
-            "train.progress='none'",
-            "train.n_fixed_samples=4",
-            *extra,
-        ]
-    )
+    return mixture_config("train.epochs=2", "train.log_every=2", "train.checkpoint_every=3", *extra)
 
 
 def test_emulated_bf16_and_cpu_fp16_are_refused_in_one_line(monkeypatch, tmp_path) -> None:
