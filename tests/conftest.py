@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
+import sys
+import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -66,3 +71,19 @@ def mixture_config(*extra: str):
             *extra,
         ]
     )
+
+
+@contextlib.contextmanager
+def benchmark_module(name: str) -> Iterator[types.ModuleType]:
+    """benchmarks/<name>.py imported as a module (benchmarks/ is not a package), removed
+    from sys.modules afterwards."""
+    path = REPO / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[spec.name]

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import benchmark_module
 
 HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
 def common():
-    path = HERE.parent / "benchmarks" / "common.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_common", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with benchmark_module("common") as module:
+        yield module
 
 
 def test_cpu_features_from_proc_cpuinfo(common, tmp_path):

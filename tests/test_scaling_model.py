@@ -3,26 +3,20 @@ time, gannet's all-reduces per iteration, compute / N + overhead + communication
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import benchmark_module
 
 HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
 def model():
-    path = HERE.parent / "benchmarks" / "scaling_model.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_scaling_model", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with benchmark_module("scaling_model") as module:
+        yield module
 
 
 @pytest.fixture
