@@ -40,6 +40,29 @@ def test_frechet_distance_equals_the_closed_form() -> None:
     assert frechet_distance(mu1, s1, mu1, s1) == pytest.approx(0.0, abs=1e-8)
 
 
+def test_both_routes_of_the_trace_term_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast eigenvalue route (well-conditioned) and the SVD route give the same
+    tr((S1 S2)^1/2); the well-conditioned pair above takes the fast route."""
+    from gannet.metrics import frechet
+
+    rng = np.random.default_rng(3)
+    f1, f2 = rng.normal(size=(400, 64)), rng.normal(size=(400, 64)) * 1.5 + 0.2
+    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    calls: list[str] = []
+    real_svdvals = scipy.linalg.svdvals
+    monkeypatch.setattr(
+        frechet.scipy.linalg,
+        "svdvals",
+        lambda *a, **k: calls.append("svd") or real_svdvals(*a, **k),
+    )
+    fast = frechet.trace_sqrt_product(s1, s2)
+    assert calls == []
+    monkeypatch.setattr(frechet, "WELL_CONDITIONED", 2.0)  # never well enough: the SVD route
+    slow = frechet.trace_sqrt_product(s1, s2)
+    assert calls == ["svd"]
+    assert fast == pytest.approx(slow, rel=1e-11)
+
+
 def test_frechet_distance_nearly_singular_and_complex_sqrtm() -> None:
     rng = np.random.default_rng(0)
     a, b = rng.uniform(0.5, 3.0, 16), rng.uniform(0.5, 3.0, 16)
