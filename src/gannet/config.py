@@ -207,6 +207,10 @@ class TrainConfig:
     eval_metrics: list[str] = field(default_factory=lambda: ["fid"])
     """Feature metrics for ``eval_every``: fid, kid or prc, optionally with an extractor
     (fid_inception, kid_mnist-classifier); bare names use the dataset's gannet classifier."""
+    augment: str = ""
+    """DiffAugment (Zhao et al., 2020), images only: comma-separated policies from color,
+    translation, cutout applied differentiably to every image D sees in training, real and
+    generated ('' = off; see gannet.augment)."""
 
 
 @dataclass

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from gannet.augment import diff_augment
 from gannet.config import Config
 from gannet.losses import Loss
 from gannet.models import sample_noise
@@ -56,11 +56,29 @@ class ModelPasses:
         return out
 
     def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        """D's raw output on x (and labels y for a conditional run); dropout draws from this
-        rank's own stream in a distributed run."""
+        """D's raw output on x (and labels y for a conditional run), x first augmented by
+        train.augment (DiffAugment; differentiably, so G's gradient flows through); dropout
+        and the augmentation draw from this rank's own stream in a distributed run."""
         with self.world.rank_rng():
+            x = self.augment(x)
             out: Tensor = self.D(x) if y is None else self.D(x, y)
         return out
+
+    def augment(self, x: Tensor) -> Tensor:
+        """x through train.augment's policies (x itself when there are none)."""
+        return diff_augment(x, self.config.train.augment)
+
+    def penalty_critic(self, y: Tensor | None) -> Callable[[Tensor], Tensor]:
+        """D as the penalties see it: on train.augment's augmentation of its input (the
+        StyleGAN2-ADA and DiffAugment practice: R1's gradient is taken with respect to the
+        un-augmented reals, through the augmentation), with the labels y of a conditional run."""
+
+        def critic(v: Tensor) -> Tensor:
+            v = self.augment(v)
+            out: Tensor = self.D(v) if y is None else self.D(v, y)
+            return out
+
+        return critic
 
     def d_real_fake(
         self, x: Tensor, fake: Tensor, y_real: Tensor | None, y_fake: Tensor | None
@@ -78,7 +96,7 @@ class ModelPasses:
         there are none). Each runs its own D passes on detached inputs; a conditional D is
         evaluated with the real batch's labels ``y`` (also at WGAN-GP's interpolates)."""
         lc = self.config.loss
-        critic: Callable[[Tensor], Tensor] = self.D if y is None else partial(self.D, y=y)
+        critic = self.penalty_critic(y)
         total: Tensor | None = None
         with self.autocast():
             if self.loss.gradient_penalty:
