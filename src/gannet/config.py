@@ -38,6 +38,9 @@ class DataConfig:
     """Rows taken from the END of the training file as the validation split (authors' code)."""
     subset: int = ranged(0, 0)
     """Train on only the first N training rows (0 = all); for quick tests."""
+    labels: int = ranged(0, 0, note="0 = off; the semi-supervised loss needs it")
+    """loss.name = 'semi-supervised': keep the labels of only N training rows (N / K of each
+    of the K classes, chosen by train.seed); the rest of the training set is unlabelled."""
     image_size: int = ranged(64, 1, 1024)
     """Side length images are resized to (``folder`` dataset only)."""
     mixture: Literal["ring", "grid"] = "ring"
@@ -95,6 +98,8 @@ class ModelConfig:
     d_conditioning: Literal["concat", "projection"] = "concat"
     """Conditional: how D sees the label: concat (appended to the flattened input, or label
     maps as extra channels for dcgan-d) or projection (Miyato & Koyama 2018)."""
+    d_classes: int = ranged(10, 2, 4096)
+    """salimans-d (semi-supervised): class logits D outputs, one per class of the data."""
 
 
 @dataclass

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gannet.errors import GannetError
 from gannet.registry import Registry
 
 
@@ -129,6 +130,54 @@ class LeastSquares(Loss):
         return 0.5 * (d_fake - 1.0).square().mean()
 
 
+SEMI_SUPERVISED = "semi-supervised"
+"""The registry name of :class:`SemiSupervised`."""
+
+
+class SemiSupervised(Loss):
+    """Salimans et al. (2016), "Improved techniques for training GANs", section 5: D has K
+    class logits l and a fake logit fixed at 0, so D(x) = Z / (Z + 1) with
+    Z = sum_k exp(l_k), i.e. D's real/fake logit is logsumexp(l). D's cost is the
+    cross-entropy on labelled real rows plus the unsupervised cost on unlabelled real and
+    fake rows, 0.5 * (mean softplus(-lse(l_real)) + mean softplus(lse(l_fake))) (the 0.5
+    of the authors' code); G is trained by feature matching, ||mean f(x) - mean f(G(z))||^2
+    on D's last hidden layer f. The costs need labelled batches and D's features, so the
+    loop is :class:`gannet.training.SemiSupervisedTrainer`; ``d_cost``/``value`` take the
+    real/fake logits lse(l) (what metrics.jsonl's d_real/d_fake columns summarise)."""
+
+    probabilistic = False  # G does not descend a cost of D(G(z)): no saturation warning
+
+    def g_cost(self, d_fake: Tensor) -> Tensor:
+        raise GannetError(
+            f"loss.name={SEMI_SUPERVISED!r} trains G by feature matching: train it with "
+            "gannet.training.SemiSupervisedTrainer (gannet train and start_run pick it)"
+        )
+
+    @staticmethod
+    def supervised_cost(logits: Tensor, labels: Tensor) -> Tensor:
+        """Cross-entropy of the K class logits on labelled real rows."""
+        return F.cross_entropy(logits, labels)
+
+    @staticmethod
+    def unsupervised_cost(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
+        """-0.5 * (mean log D(x) + mean log(1 - D(G(z)))) with D = sigmoid(logsumexp(l))."""
+        real, fake = logits_real.logsumexp(1), logits_fake.logsumexp(1)
+        return 0.5 * (F.softplus(-real).mean() + F.softplus(fake).mean())
+
+    def semi_supervised_cost(
+        self, logits_labelled: Tensor, labels: Tensor, logits_real: Tensor, logits_fake: Tensor
+    ) -> Tensor:
+        """D's whole cost: supervised on the labelled rows plus unsupervised on the rest."""
+        return self.supervised_cost(logits_labelled, labels) + self.unsupervised_cost(
+            logits_real, logits_fake
+        )
+
+    @staticmethod
+    def feature_matching(features_real: Tensor, features_fake: Tensor) -> Tensor:
+        """G's cost: the squared L2 distance between the mean real and mean fake features."""
+        return (features_real.mean(0) - features_fake.mean(0)).square().sum()
+
+
 LOSSES: Registry[type[Loss]] = Registry("loss")
 LOSSES.register("minimax")(Minimax)
 LOSSES.register("non-saturating")(NonSaturating)
@@ -136,6 +185,7 @@ LOSSES.register("wasserstein")(Wasserstein)
 LOSSES.register("wgan-gp")(WassersteinGP)
 LOSSES.register("hinge")(Hinge)
 LOSSES.register("least-squares")(LeastSquares)
+LOSSES.register(SEMI_SUPERVISED)(SemiSupervised)
 
 
 def make_loss(name: str) -> Loss:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from gannet.commands.evaluate_classify import add_classify_parser
 from gannet.commands.evaluate_features import add_feature_parsers
 from gannet.config import DataConfig
 from gannet.data import Dataset, load_dataset
@@ -62,6 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pz.set_defaults(handler=_parzen)
     _add_modes_parser(metrics)
     add_feature_parsers(metrics)
+    add_classify_parser(metrics)
 
 
 def _validation_rows(spec: str, data: Dataset) -> torch.Tensor:

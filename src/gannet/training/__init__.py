@@ -8,6 +8,7 @@
 * :mod:`.state`: the checkpoint schema and the RNG capture and restore;
 * :mod:`.hooks`: console, metrics file, sample grids, curves, snapshots, checkpoint, status
   file, health, mode monitor, signals;
+* :mod:`.semisup`: the semi-supervised GAN's trainer (Salimans et al. 2016);
 * :mod:`.session`: a run in its folder (:func:`start_run`, :func:`resume_run`);
 * :mod:`.validate`: value checks of a config.
 
@@ -22,6 +23,7 @@ from gannet.training.batches import Batches, epoch_permutation
 from gannet.training.hooks import Hook, HookList, run_hooks
 from gannet.training.loop import Progress, Trainer
 from gannet.training.networks import resolve_device
+from gannet.training.semisup import SemiSupervisedTrainer, trainer_class
 from gannet.training.session import RESUMABLE_OVERRIDES, resume_run, start_run
 from gannet.training.state import Checkpoint, read_checkpoint, write_checkpoint
 from gannet.training.stats import DStep, StepResult
@@ -34,6 +36,7 @@ __all__ = [
     "Hook",
     "HookList",
     "Progress",
+    "SemiSupervisedTrainer",
     "StepResult",
     "Trainer",
     "epoch_permutation",
@@ -42,5 +45,6 @@ __all__ = [
     "resume_run",
     "run_hooks",
     "start_run",
+    "trainer_class",
     "write_checkpoint",
 ]

@@ -28,6 +28,7 @@ from gannet.training.distributed import World
 from gannet.training.hooks import Health, Hook, StatusFile, StopOnSignal, run_hooks
 from gannet.training.loop import Trainer
 from gannet.training.networks import resolve_device
+from gannet.training.semisup import trainer_class
 from gannet.training.state import read_checkpoint, restore
 
 RESUMABLE_OVERRIDES = frozenset(
@@ -72,7 +73,9 @@ def start_run(
             f"output folder {str(run_dir)!r} already exists and is not empty{hint}; "
             "choose another --out"
         )
-    trainer = Trainer(config, dataset, hooks_for(world, run_dir, hooks), run_dir, world)
+    trainer = trainer_class(config)(
+        config, dataset, hooks_for(world, run_dir, hooks), run_dir, world
+    )
     if world.is_main:
         try:
             (run_dir / "samples").mkdir(parents=True, exist_ok=True)
@@ -115,7 +118,9 @@ def resume_run(
     world = (
         world if world is not None else World.from_environment(resolve_device(config.train.device))
     )
-    trainer = Trainer(config, dataset, hooks_for(world, run_dir, hooks), run_dir, world)
+    trainer = trainer_class(config)(
+        config, dataset, hooks_for(world, run_dir, hooks), run_dir, world
+    )
     ckpt = run_dir / CHECKPOINT
     if ckpt.exists():  # read_checkpoint refuses a folder or a damaged file in one line
         restore(trainer, read_checkpoint(ckpt, map_location=trainer.device))

@@ -8,13 +8,14 @@ from __future__ import annotations
 from gannet.augment import check_augment
 from gannet.config import Config, check_config
 from gannet.errors import GannetError
-from gannet.losses import make_loss
+from gannet.losses import SEMI_SUPERVISED, make_loss
 
 
 def validate_config(config: Config) -> None:
     """Every value a training run relies on; the first bad one is a GannetError."""
     check_config(config)
     validate_loss(config)
+    validate_semi_supervised(config)
     check_augment(config.train.augment, is_synthetic(config.data.name))
     if config.train.eval_every:  # the metric names of train.eval_metrics
         from gannet.training.hooks.evaluation import parse_eval_metrics
@@ -40,3 +41,33 @@ def is_synthetic(name: str) -> bool:
     from gannet.data.synthetic import locate_synthetic
 
     return name in DATASETS and DATASETS.get(name).locate is locate_synthetic
+
+
+def validate_semi_supervised(config: Config) -> None:
+    """data.labels and loss.name='semi-supervised' go together, with the settings its loop
+    supports (the checks that need the data are in :mod:`gannet.training.semisup`)."""
+    semi = config.loss.name == SEMI_SUPERVISED
+    if config.data.labels and not semi:
+        raise GannetError(
+            f"data.labels is for loss.name={SEMI_SUPERVISED!r}; set data.labels = 0 or "
+            f"loss.name = {SEMI_SUPERVISED!r}"
+        )
+    if not semi:
+        return
+    if not config.data.labels:
+        raise GannetError(
+            f"loss.name={SEMI_SUPERVISED!r} needs data.labels = N, the labelled training rows "
+            "to keep (e.g. 100: 10 per class)"
+        )
+    unsupported = {
+        "train.schedule='simultaneous'": config.train.schedule == "simultaneous",
+        "model.conditional": config.model.conditional,
+        "loss.r1_gamma > 0": config.loss.r1_gamma > 0,
+        "loss.spectral_norm": config.loss.spectral_norm,
+    }
+    for what, on in unsupported.items():
+        if on:
+            raise GannetError(
+                f"loss.name={SEMI_SUPERVISED!r} does not support {what}; remove it "
+                "(the semi-supervised loop is alternating, unconditional, without penalties)"
+            )
