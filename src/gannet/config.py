@@ -98,6 +98,18 @@ class ModelConfig:
     d_conditioning: Literal["concat", "projection"] = "concat"
     """Conditional: how D sees the label: concat (appended to the flattened input, or label
     maps as extra channels for dcgan-d) or projection (Miyato & Koyama 2018)."""
+    style_dim: int = ranged(128, 1, 4096)
+    """stylegan-g: width of the mapping network and size of w (StyleGAN2: 512)."""
+    mapping_layers: int = ranged(2, 1, 32)
+    """stylegan-g: layers of the mapping network z -> w (StyleGAN2: 8)."""
+    style_mixing: float = ranged(0.9, 0, 1, note="0 = off")
+    """stylegan-g: probability that a training batch uses two w's with a random crossover
+    layer (style mixing regularisation; StyleGAN2: 0.9)."""
+    max_channels: int = ranged(256, 1, 4096)
+    """stylegan-g/-d: cap on a layer's width (g_channels / d_channels at the image's
+    resolution, doubling at each halving; StyleGAN2: 512)."""
+    mbstd_group: int = ranged(4, 0, 1024, note="0 = off")
+    """stylegan-d: group size of the minibatch standard-deviation layer (0 = off)."""
     d_classes: int = ranged(10, 2, 4096)
     """salimans-d (semi-supervised): class logits D outputs, one per class of the data."""
 
@@ -118,6 +130,9 @@ class LossConfig:
     r1_gamma: float = ranged(0.0, 0, note="0 turns R1 off")
     """R1 penalty gamma/2 * E||grad_x D(x)||^2 on real data (Mescheder et al., 2018), added
     to D's cost for any loss; 0 = off."""
+    r1_every: int = ranged(1, 1, note="1 = every step")
+    """Lazy R1 (StyleGAN2): apply R1 only on the D steps of iterations whose index
+    (generator steps done) is a multiple of this, with gamma multiplied by it (StyleGAN2: 16)."""
     clip: float = ranged(0.0, note="0 = the loss's default, < 0 = off")
     """Clip every D parameter to [-clip, clip] after each D update (and once at the start).
     0 = the loss's default (0.01 for wasserstein, off otherwise); < 0 = off."""

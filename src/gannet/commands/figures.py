@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="draw the paper's figures (samples + nearest neighbours, interpolation, 1-D toy)",
         description="Draw the figures of Goodfellow et al. (2014) from gannet runs: "
         "'samples' (Figure 2), 'interpolate' (Figure 3), 'toy1d' (Figure 1), and 'classes' "
-        "(per-class samples of a conditional run).",
+        "(per-class samples of a conditional run), 'style-mixing' (stylegan-g runs).",
     )
     figures = p.add_subparsers(dest="figure", metavar="FIGURE")
     figures.required = True
@@ -91,6 +91,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--seed", type=int, default=None, help="noise seed (default: from the run)")
     c.add_argument("--checkpoint", help="a snapshot to use instead of the latest checkpoint")
     c.set_defaults(handler=_classes)
+
+    m = figures.add_parser(
+        "style-mixing",
+        help="stylegan-g runs: coarse, middle and fine styles of one sample in another",
+        description="The StyleGAN paper's style-mixing figure: the top row holds COLS column "
+        "sources, the left column ROWS row sources, three times (one block of rows each for "
+        "the coarse, middle and fine thirds of G's layers, from 4 x 4 up); each cell is its "
+        "column source with that band's styles taken from its row source. Unconditional "
+        "stylegan-g runs only; noise inputs fixed (eval mode).",
+    )
+    m.add_argument("run", help="run folder (from 'gannet train')")
+    m.add_argument("--out", required=True, metavar="FILE.png", help="PNG file to write")
+    m.add_argument("--rows", type=int, default=3, help="row sources per band (default 3)")
+    m.add_argument("--cols", type=int, default=5, help="column sources (default 5)")
+    m.add_argument(
+        "--truncation", type=float, default=None, metavar="PSI", help="truncation psi in (0, 1]"
+    )
+    m.add_argument("--seed", type=int, default=None, help="noise seed (default: from the run)")
+    m.add_argument("--checkpoint", help="a snapshot to use instead of the latest checkpoint")
+    m.set_defaults(handler=_style_mixing)
 
     t = figures.add_parser(
         "toy1d",
@@ -188,6 +208,24 @@ def _classes(args: argparse.Namespace) -> int:
     else:
         save_samples(samples, out, labels=labels)
     print(f"wrote {run.num_classes} classes x {per_class} samples to {out}")
+    return 0
+
+
+def _style_mixing(args: argparse.Namespace) -> int:
+    from gannet.figures import image_shape, png_scale, style_mixing_grid
+    from gannet.plotting import save_png
+    from gannet.run import load_run
+    from gannet.truncation import check_truncation
+
+    out = _png(args.out)
+    if args.rows < 1 or args.cols < 1:
+        raise GannetError("--rows and --cols must be at least 1")
+    run = load_run(args.run, checkpoint=args.checkpoint)
+    check_truncation(run.generator, args.truncation, f"run {str(run.path)!r}")
+    shape = image_shape(run)
+    picture = style_mixing_grid(run, args.rows, args.cols, args.seed, args.truncation)
+    save_png(picture, out, scale=png_scale(shape[-1]))
+    print(f"wrote {3 * args.rows} x {args.cols} style mixes (coarse, middle, fine) to {out}")
     return 0
 
 

@@ -29,6 +29,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="C",
         help="conditional runs: draw every sample from class C (default: uniform classes)",
     )
+    p.add_argument(
+        "--truncation",
+        type=float,
+        default=None,
+        metavar="PSI",
+        help="the truncation trick, psi in (0, 1]: w = w_avg + psi (w - w_avg), less varied "
+        "samples nearer the average (stylegan-g runs; e.g. 0.7)",
+    )
     p.set_defaults(handler=_sample)
 
 
@@ -37,6 +45,7 @@ def _sample(args: argparse.Namespace) -> int:
     from gannet.plotting import save_samples
     from gannet.run import load_run
     from gannet.samplefile import write_samples_npz
+    from gannet.truncation import with_truncation
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".npz"):
@@ -45,7 +54,7 @@ def _sample(args: argparse.Namespace) -> int:
         raise GannetError("--n must be at least 1")
     if args.seed is not None and not 0 <= args.seed <= MAX_INT:
         raise GannetError(f"--seed must be an integer from 0 to 2**63 - 1, got {args.seed}")
-    run = load_run(args.run, checkpoint=args.checkpoint)
+    run = with_truncation(load_run(args.run, checkpoint=args.checkpoint), args.truncation)
     one, _ = run.sample_labelled(1, seed=args.seed, labels=args.label)
     check_samples_fit(args.n, one[0].numel(), "--n")
     samples, labels = run.sample_labelled(args.n, seed=args.seed, labels=args.label)
@@ -54,5 +63,7 @@ def _sample(args: argparse.Namespace) -> int:
     else:
         write_samples_npz(out, samples.numpy(), None if labels is None else labels.numpy())
     which = f" of class {args.label}" if args.label is not None else ""
+    if args.truncation is not None:
+        which += f" with truncation psi = {args.truncation:g}"
     print(f"wrote {args.n} samples{which} to {out}")
     return 0

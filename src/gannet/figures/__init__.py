@@ -12,6 +12,8 @@
   along paths between noise vectors.
 * Conditional runs (:mod:`~gannet.figures.classes`: :func:`class_samples`, :func:`class_grid`):
   one row per class, the same noise in every row (the paper's future work #1, p(x | c)).
+* StyleGAN's style mixing (:mod:`~gannet.figures.style_mixing`: :func:`style_mixing_grid`):
+  coarse, middle and fine styles of one sample crossed into another (stylegan-g runs).
 
 :mod:`~gannet.figures.common` holds what several of them share. The image figures work for
 every image run (any (C, H, W), grayscale or RGB); runs on vector data (1-D, 2-D) raise
@@ -32,6 +34,12 @@ from gannet.figures.samples import (
     neighbour_layout,
     samples_with_neighbours,
 )
+from gannet.figures.style_mixing import (
+    BANDS,
+    style_bands,
+    style_mixing_grid,
+    style_mixing_images,
+)
 from gannet.figures.toy1d import (
     ARROWS,
     TOY1D_STEPS,
@@ -46,6 +54,7 @@ from gannet.figures.toy1d_draw import animate_toy1d, check_animation_path, draw_
 
 __all__ = [
     "ARROWS",
+    "BANDS",
     "GAP",
     "NEIGHBOUR_COLOUR",
     "PAD",
@@ -70,6 +79,9 @@ __all__ = [
     "neighbour_layout",
     "png_scale",
     "samples_with_neighbours",
+    "style_bands",
+    "style_mixing_grid",
+    "style_mixing_images",
     "toy1d_config",
     "train_toy1d",
 ]

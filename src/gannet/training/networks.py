@@ -51,8 +51,9 @@ class Networks:
     """WGAN's weight-clipping bound for D (0 = no clipping)."""
     separate_d_passes: bool
     """A batch-norm D sees real and fake minibatches in separate passes (DCGAN: one pass
-    over both mixes their statistics, and on MNIST G then learns nothing); any other D sees
-    both in one pass."""
+    over both mixes their statistics, and on MNIST G then learns nothing), as does a D with
+    a module flagged ``mixes_batch`` (stylegan-d's minibatch stddev); any other D sees both
+    in one pass."""
 
 
 def build_networks(
@@ -69,7 +70,10 @@ def build_networks(
     mc, oc = config.model, config.optim
     G = build_generator(mc, sample_shape, data_mean, num_classes).to(device)
     D = build_discriminator(mc, sample_shape, num_classes).to(device)
-    separate = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+    separate = any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "mixes_batch", False)
+        for m in D.modules()
+    )
     loss = make_loss(config.loss.name)
     # Regularizers that change D itself, before its optimizer takes its parameters.
     if config.loss.spectral_norm:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -19,6 +19,9 @@ from gannet.models import sample_noise
 from gannet.regularizers import clip_weights_, gradient_penalty, r1_penalty
 from gannet.training.distributed import World
 from gannet.training.precision import Precision
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gannet.training.loop import Progress
 
 
 class ModelPasses:
@@ -34,6 +37,7 @@ class ModelPasses:
     clip: float
     separate_d_passes: bool
     amp: Precision
+    progress: Progress
 
     def noise(self, n: int) -> Tensor:
         """n draws from the noise prior p_z, from the global torch RNG (in a distributed run,
@@ -94,17 +98,25 @@ class ModelPasses:
     def d_penalty(self, x: Tensor, fake: Tensor, y: Tensor | None = None) -> Tensor | None:
         """The penalties added to D's cost: WGAN-GP's gradient penalty and R1 (None when
         there are none). Each runs its own D passes on detached inputs; a conditional D is
-        evaluated with the real batch's labels ``y`` (also at WGAN-GP's interpolates)."""
+        evaluated with the real batch's labels ``y`` (also at WGAN-GP's interpolates). R1
+        is lazy with loss.r1_every > 1 (:meth:`r1_due`)."""
         lc = self.config.loss
         critic = self.penalty_critic(y)
         total: Tensor | None = None
         with self.autocast():
             if self.loss.gradient_penalty:
                 total = gradient_penalty(critic, x, fake, lc.gp_weight)
-            if lc.r1_gamma > 0:
-                r1 = r1_penalty(critic, x, lc.r1_gamma)
+            if self.r1_due():  # lazy R1: gamma scaled by the interval (StyleGAN2)
+                r1 = r1_penalty(critic, x, lc.r1_gamma * lc.r1_every)
                 total = r1 if total is None else total + r1
         return total
+
+    def r1_due(self) -> bool:
+        """Whether this D step adds R1: loss.r1_gamma > 0 and the iteration's index (the
+        generator steps done, ``progress.step``, checkpointed) is a multiple of
+        loss.r1_every; with train.k > 1, all k D steps of such an iteration add it."""
+        lc = self.config.loss
+        return lc.r1_gamma > 0 and self.progress.step % lc.r1_every == 0
 
     def clip_d(self) -> None:
         """WGAN's weight clipping after a D update (when loss.clip resolves to c > 0)."""
