@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "gannet.commands.reproduce",
     "gannet.commands.classifier",
     "gannet.commands.average",
+    "gannet.commands.augment",
 )
 """The command modules, in ``gannet --help`` order; each defines ``add_parser(sub)``."""
 
