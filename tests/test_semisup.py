@@ -220,3 +220,19 @@ def test_eval_classify_refuses_a_run_that_is_not_semi_supervised(
     err = capsys.readouterr().err
     assert "is not a classifier" in err and len(err.strip().splitlines()) == 1
     assert not (run / "eval" / "classify.json").exists()
+
+
+def test_linear_probe_fits_separable_classes_and_ignores_constant_features() -> None:
+    from gannet.metrics.probe import fit_probe
+
+    gen = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0, 4.0], [4.0, 0.0], [-4.0, -4.0]])
+    y = torch.arange(300) % 3
+    x = centres[y] + 0.5 * torch.randn(300, 2, generator=gen)
+    x = torch.cat([x, torch.ones(300, 1)], 1)  # a constant feature: no scale to divide by
+    probe = fit_probe(x[:150], y[:150], 3, l2=1e-3)
+    assert probe.error(x[150:], y[150:]) == 0.0
+    assert torch.isfinite(probe.logits(x)).all() and float(probe.weight[:, 2].abs().max()) == 0
+    assert torch.equal(fit_probe(x[:150], y[:150], 3, l2=1e-3).weight, probe.weight)
+    shuffled = y[:150][torch.randperm(150, generator=gen)]  # labels unrelated to the rows
+    assert fit_probe(x[:150], shuffled, 3, l2=1e-3).error(x[150:], y[150:]) > 0.4
