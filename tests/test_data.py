@@ -571,16 +571,21 @@ def test_folder_with_class_subfolders(tmp_path: Path) -> None:
     (root / "dogs" / "notes.txt").write_text("not an image")
     cfg = DataConfig(name="folder", data_dir=str(root), image_size=8)
     assert DATASETS.get("folder").locate(cfg) == str(root)
-    ds = load_dataset(cfg)
-    assert ds.train.shape == (4, 3, 8, 8) and ds.train.dtype == torch.float32
+    ds = load_dataset(
+        DataConfig(name="folder", data_dir=str(root), image_size=8, validation_size=0)
+    )
+    assert ds.train.shape == (4, 3, 8, 8) and ds.train.dtype == torch.uint8  # floats: as_float
     assert ds.validation is None and ds.test is None
+    ds.train = ds.as_float("train")
     assert ds.num_classes == 2 and ds.source == str(root)
     # sorted paths: cats/a.PNG, dogs/b.png, dogs/c.JPG, dogs/deeper/d.jpeg
     assert ds.train_labels.tolist() == [0, 1, 1, 1]
     assert torch.allclose(ds.train[0, 0], torch.ones(8, 8)) and float(ds.train[0, 1].max()) == 0
     assert torch.allclose(ds.train[1], torch.ones(3, 8, 8), atol=0.02)  # centre crop = white
     assert float(ds.train[2, 2].mean()) > 0.9 and float(ds.train[2, 0].mean()) < 0.1  # JPEG blue
-    sub = load_folder(DataConfig(name="folder", data_dir=str(root), image_size=8, subset=2))
+    sub = load_folder(
+        DataConfig(name="folder", data_dir=str(root), image_size=8, subset=2, validation_size=0)
+    )
     assert sub.train.shape[0] == 2 and sub.train_labels.tolist() == [0, 1]
 
 
@@ -588,16 +593,18 @@ def test_folder_unlabelled_and_grayscale(tmp_path: Path) -> None:
     root = tmp_path / "flat"
     _save(root / "x.png", Image.new("L", (12, 12), 128))
     _save(root / "y.jpg", Image.new("L", (12, 20), 255))
-    ds = load_dataset(DataConfig(name="folder", data_dir=str(root), image_size=6))
+    cfg = DataConfig(name="folder", data_dir=str(root), image_size=6, validation_size=0)
+    ds = load_dataset(cfg)
     assert ds.train.shape == (2, 1, 6, 6)
     assert ds.train_labels is None and ds.num_classes == 0
-    assert float(ds.train[0].mean()) == pytest.approx(128 / 255)
+    assert float(ds.as_float("train")[0].mean()) == pytest.approx(128 / 255)
     # One colour image makes the whole set RGB (grayscale images repeated on 3 channels).
+    # Transparency is composited on white: alpha 10 of 255 leaves 245 of white in red.
     _save(root / "z.png", Image.new("RGBA", (6, 6), (0, 255, 0, 10)))
-    ds = load_dataset(DataConfig(name="folder", data_dir=str(root), image_size=6))
+    ds = load_dataset(cfg)
     assert ds.train.shape == (3, 3, 6, 6)
     assert torch.equal(ds.train[0, 0], ds.train[0, 2])
-    assert float(ds.train[2, 1].min()) == 1.0 and float(ds.train[2, 0].max()) == 0.0
+    assert int(ds.train[2, 1].min()) == 255 and int(ds.train[2, 0].max()) == 245
 
 
 def test_folder_errors(tmp_path: Path) -> None:
@@ -615,10 +622,10 @@ def test_folder_errors(tmp_path: Path) -> None:
     _save(empty / "ok.png", Image.new("RGB", (4, 4)))
     bad = empty / "sub" / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 definitely not a JPEG")
-    with pytest.raises(GannetError) as excinfo:
-        load_dataset(DataConfig(name="folder", data_dir=str(empty), image_size=4))
+    with pytest.raises(GannetError) as excinfo:  # skipped with a warning unless strict
+        load_dataset(DataConfig(name="folder", data_dir=str(empty), image_size=4, strict=True))
     message = _one_line_error(excinfo)
-    assert message.startswith(f"cannot read image {bad}")
+    assert message.startswith(f"1 of the 2 image files under {empty} cannot be read: sub/broken")
     bad.unlink()
     with pytest.raises(GannetError, match="image_size must be a positive"):
         load_dataset(DataConfig(name="folder", data_dir=str(empty), image_size=0))

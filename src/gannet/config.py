@@ -35,7 +35,8 @@ class DataConfig:
     download: bool = True
     """Download missing files from the official mirrors (checksums verified) when online."""
     validation_size: int = ranged(10000, 0)
-    """Rows taken from the END of the training file as the validation split (authors' code)."""
+    """Rows taken from the END of the training file as the validation split (authors' code);
+    image folders hold out this many images by a seeded draw (the same number per class)."""
     subset: int = ranged(0, 0)
     """Train on only the first N training rows (0 = all); for quick tests."""
     labels: int = ranged(0, 0, note="0 = off; the semi-supervised loss needs it")
@@ -43,6 +44,9 @@ class DataConfig:
     of the K classes, chosen by train.seed); the rest of the training set is unlabelled."""
     image_size: int = ranged(64, 1, 1024)
     """Side length images are resized to (``folder`` dataset only)."""
+    strict: bool = False
+    """``folder`` dataset: refuse a folder with unreadable image files (false: skip them with
+    one warning line)."""
     mixture: Literal["ring", "grid"] = "ring"
     """mixture-2d: 8 Gaussians on a ring (radius 2, std 0.02) or 25 on a 5x5 grid (std 0.05)."""
     n_samples: int = ranged(50000, 1, 10_000_000)

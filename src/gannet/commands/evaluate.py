@@ -72,15 +72,17 @@ def _validation_rows(spec: str, data: Dataset) -> torch.Tensor:
             f"dataset {data.name!r} has no validation split to choose sigma on; "
             "set data.validation_size > 0"
         )
+    validation = data.as_float("validation")
+    assert validation is not None
     if spec == "all":
-        return data.validation
+        return validation
     try:
         n = int(spec)
     except ValueError:
         raise GannetError(f"--validation must be a number or 'all', got {spec!r}") from None
     if n < 1:
         raise GannetError("--validation must be at least 1")
-    return data.validation[:n]
+    return validation[:n]
 
 
 def _parzen(args: argparse.Namespace) -> int:
@@ -116,7 +118,7 @@ def _parzen(args: argparse.Namespace) -> int:
         raise GannetError("give a RUN folder, or --samples-file FILE.npz --data NAME")
     data = load_dataset(DataConfig(**{**data_cfg.__dict__, "subset": 0}))
     validation = _validation_rows(args.validation, data)
-    reported = data.test if args.split == "test" else data.validation
+    reported = data.as_float("test" if args.split == "test" else "validation")
     if reported is None:
         raise GannetError(f"dataset {data.name!r} has no {args.split} split")
     result = parzen_evaluate(

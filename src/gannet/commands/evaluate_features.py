@@ -135,7 +135,10 @@ def _features(src: _Source, extractor: Any, args: argparse.Namespace, ref: bool)
         from gannet.data import load_dataset
 
         size = extractor.input_shape[1] if extractor.input_shape else args.image_size
-        x = load_dataset(DataConfig(name="folder", data_dir=str(src.path), image_size=size)).train
+        folder = DataConfig(
+            name="folder", data_dir=str(src.path), image_size=size, validation_size=0
+        )
+        x = load_dataset(folder).as_float("train")
         shape = None
     images = as_images(x, shape)
     check_input(extractor, images, "the reference images" if ref else "the samples")

@@ -1,39 +1,71 @@
-"""Any folder of PNG/JPEG images (``data.name = "folder"``, ``data.data_dir`` required).
+"""Any folder of images (``data.name = "folder"``, ``data.data_dir`` required).
 
-Files ending in .png, .jpg or .jpeg (any case) anywhere under ``data_dir`` are read in
-sorted path order, centre-cropped to a square, resized to ``image_size`` (Lanczos) and
-scaled to [0, 1]. Images are grayscale ``(N, 1, S, S)`` when every file is grayscale,
-otherwise RGB ``(N, 3, S, S)`` (alpha is dropped).
+Files ending in one of :data:`~gannet.data.decode.IMAGE_EXTENSIONS` (PNG, JPEG, WebP, BMP,
+GIF, TIFF; any case) anywhere under ``data_dir`` are read in sorted path order; every other
+file, and anything hidden (a name starting with a dot, e.g. macOS's ``._photo.jpg``), is
+ignored. Each image is centre-cropped to a square and resized to ``image_size`` (Lanczos);
+how each format becomes RGB or gray is :mod:`gannet.data.decode`. Images are held as uint8
+``(N, 1, S, S)`` when every file is gray, otherwise ``(N, 3, S, S)``
+(:meth:`Dataset.as_float` gives floats in [0, 1]).
+
+Files that cannot be read (truncated, corrupt, not really images) are skipped with one
+warning line naming the first few, or refused with ``data.strict = true``. Decoding runs on
+``train.threads`` threads (0 = every core this process may use) with a progress bar, and the
+decoded images are cached (:mod:`gannet.data.imagecache`), so the second run on an unchanged
+folder skips the decoding.
 
 Labels: when every image sits inside a first-level subfolder, the subfolder names sorted
 alphabetically are the classes 0..K-1; otherwise (any image directly in the root) the
-data is unlabelled. Every image is a training image (no validation or test split).
+data is unlabelled.
+
+Validation split: ``data.validation_size`` images held out (:func:`gannet.data.splits.
+split_folder`): labelled folders the same number from every class, by the seeded draw the
+CIFAR-10 classifier uses for its test split (so with 10,000 on the CIFAR-10 JPEG folder they
+are the same images); unlabelled folders a seeded random choice. 0 = every image trains.
+``data.subset`` then keeps the first N training images.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gannet.config import DataConfig
-from gannet.data.base import DATASETS, Dataset, DatasetEntry
+from gannet.data.base import DATASETS, Dataset, DatasetEntry, load_options
+from gannet.data.decode import IMAGE_EXTENSIONS, UnreadableImage, decode_image
+from gannet.data.imagecache import Decoded, cache_file, cache_key, read_cache, write_cache
 from gannet.data.locate import apply_subset
+from gannet.data.progress import Progress, warn
+from gannet.data.splits import split_folder
 from gannet.errors import GannetError
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+NAMED = 3
+"""Unreadable files named in the warning (the rest are counted)."""
+CHUNK = 32
+"""Files one worker decodes per task."""
+CACHE_FROM = 100
+"""Folders with fewer image files than this are decoded every time (well under a second),
+not cached."""
 
 
-def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+def _is_image(path: Path, root: Path) -> bool:
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        return False
+    if any(part.startswith(".") for part in path.relative_to(root).parts):
+        return False
+    return path.is_file()
 
 
 def image_files(root: Path) -> list[Path]:
-    """Every image file under ``root``, sorted by path relative to ``root``."""
-    return sorted((p for p in root.rglob("*") if _is_image(p)), key=lambda p: p.relative_to(root))
+    """Every image file under ``root`` (by extension, hidden files skipped), sorted by path
+    relative to ``root``."""
+    return sorted(
+        (p for p in root.rglob("*") if _is_image(p, root)), key=lambda p: p.relative_to(root)
+    )
 
 
 def _root(cfg: DataConfig) -> Path:
@@ -49,84 +81,153 @@ def _root(cfg: DataConfig) -> Path:
     return root
 
 
-def load_image(path: Path, size: int) -> tuple[np.ndarray, bool]:
-    """(uint8 array (size, size, C), is_grayscale) for one file: centre crop, then resize."""
+def worker_count(threads: int) -> int:
+    """Decoding threads: ``threads`` when > 0, else the cores this process may use."""
+    if threads > 0:
+        return threads
     try:
-        with Image.open(path) as opened:
-            img = ImageOps.exif_transpose(opened) or opened
-            gray = img.mode in _GRAY_MODES
-            if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                wide = np.asarray(img, dtype=np.float64)
-                peak = 65535.0 if img.mode.startswith("I;16") or wide.max() > 255 else 255.0
-                img = Image.fromarray(np.clip(wide / peak * 255.0, 0, 255).round().astype("u1"))
-            img = img.convert("L" if gray else "RGB")
-            w, h = img.size
-            s = min(w, h)
-            left, top = (w - s) // 2, (h - s) // 2
-            img = img.crop((left, top, left + s, top + s))  # not resize(box=): it reads outside
-            img = img.resize((size, size), Image.Resampling.LANCZOS)
-            array = np.asarray(img, dtype=np.uint8)
-    except (
-        OSError,
-        UnidentifiedImageError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-    ) as e:
-        raise GannetError(f"cannot read image {path} ({e}); delete or replace it") from None
-    if array.ndim == 2:
-        array = array[:, :, None]
-    return array, gray
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def decode_files(
+    root: Path, files: list[Path], size: int, threads: int = 0, progress: str = "none"
+) -> Decoded:
+    """Decode ``files`` (uint8 (N, C, size, size); C = 1 when every readable file is gray)
+    on :func:`worker_count` threads, showing ``progress``."""
+    n = len(files)
+    out = np.empty((n, 3, size, size), dtype=np.uint8)
+    gray = np.zeros(n, dtype=bool)
+    reasons: dict[int, str] = {}
+
+    def decode_chunk(start: int) -> int:
+        stop = min(start + CHUNK, n)
+        for i in range(start, stop):
+            try:
+                array, gray[i] = decode_image(files[i], size)
+            except UnreadableImage as e:
+                reasons[i] = str(e)
+                continue
+            out[i] = array.transpose(2, 0, 1)  # a gray image fills all three channels
+        return stop - start
+
+    bar = Progress(n, progress, f"decoding {root}")
+    try:
+        workers = min(worker_count(threads), max(n // CHUNK, 1))
+        if workers == 1:
+            for start in range(0, n, CHUNK):
+                bar.update(decode_chunk(start))
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                jobs = [pool.submit(decode_chunk, s) for s in range(0, n, CHUNK)]
+                for job in as_completed(jobs):
+                    bar.update(job.result())
+    finally:
+        bar.close()
+    bad = sorted(reasons)
+    if bad:
+        keep = np.ones(n, dtype=bool)
+        keep[bad] = False
+        out, gray = out[keep], gray[keep]
+    if len(out) and bool(gray.all()):
+        out = np.ascontiguousarray(out[:, :1])
+    names = [files[i].relative_to(root).as_posix() for i in bad]
+    return Decoded(out, names, [reasons[i] for i in bad])
+
+
+def _decoded(root: Path, files: list[Path], size: int) -> Decoded:
+    """The decoded folder, from the cache when it is current (else decoded and cached)."""
+    opts = load_options()
+    if len(files) < CACHE_FROM:
+        return decode_files(root, files, size, opts.threads, opts.progress)
+    path = cache_file(cache_key(root, files, size))
+    cached = read_cache(path, len(files), size)
+    if cached is not None:
+        return cached
+    decoded = decode_files(root, files, size, opts.threads, opts.progress)
+    write_cache(path, decoded)
+    return decoded
+
+
+def _listing(names: list[str], reasons: list[str]) -> str:
+    shown = ", ".join(names[:NAMED])
+    more = f" and {len(names) - NAMED} more" if len(names) > NAMED else ""
+    return f"{shown}{more} ({names[0]}: {reasons[0]})"
+
+
+def _check_unreadable(decoded: Decoded, total: int, root: Path, strict: bool) -> None:
+    bad = decoded.bad
+    if not bad:
+        return
+    what = f"{len(bad)} of the {total} image files under {root} cannot be read"
+    if len(bad) == total:
+        raise GannetError(
+            f"none of the {total} image files under {root} can be read: "
+            f"{_listing(bad, decoded.reasons)}; replace them with PNG or JPEG files"
+        )
+    if strict:
+        raise GannetError(
+            f"{what}: {_listing(bad, decoded.reasons)}; delete or replace them, or set "
+            "data.strict = false to skip them"
+        )
+    warn(
+        f"skipped {what}: {_listing(bad, decoded.reasons)}; set data.strict = true to refuse "
+        "such a folder"
+    )
 
 
 def load_folder(cfg: DataConfig) -> Dataset:
-    """Every PNG/JPEG under ``cfg.data_dir``, as (N, C, image_size, image_size) in [0, 1]."""
+    """Every image under ``cfg.data_dir`` as uint8 (N, C, image_size, image_size)."""
     root = _root(cfg)
     if cfg.image_size <= 0:
         raise GannetError(f"data.image_size must be a positive integer, got {cfg.image_size}")
     files = image_files(root)
     if not files:
-        raise GannetError(
-            f"no images (.png, .jpg, .jpeg) found under {root}; put your images there"
-        )
-    loaded = [load_image(f, cfg.image_size) for f in files]
-    all_gray = all(gray for _, gray in loaded)
-    arrays = [a if all_gray or a.shape[2] == 3 else np.repeat(a, 3, axis=2) for a, _ in loaded]
-    stacked = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
-    images = stacked.float().div_(255.0)
+        kinds = ", ".join(IMAGE_EXTENSIONS)
+        raise GannetError(f"no images ({kinds}) found under {root}; put your images there")
+    decoded = _decoded(root, files, cfg.image_size)
+    _check_unreadable(decoded, len(files), root, cfg.strict)
+    unreadable = set(decoded.bad)
+    relative = [r for f in files if (r := f.relative_to(root).as_posix()) not in unreadable]
+    images = torch.from_numpy(decoded.images)
 
-    relative = [f.relative_to(root) for f in files]
     labels: torch.Tensor | None = None
-    num_classes = 0
-    if all(len(r.parts) >= 2 for r in relative):
-        classes = sorted({r.parts[0] for r in relative})
+    classes: list[str] = []
+    if all("/" in r for r in relative):
+        classes = sorted({r.split("/", 1)[0] for r in relative})
         index = {c: i for i, c in enumerate(classes)}
-        labels = torch.tensor([index[r.parts[0]] for r in relative], dtype=torch.int64)
-        num_classes = len(classes)
-    images, labels = apply_subset(images, labels, cfg.subset, "folder")
+        labels = torch.tensor([index[r.split("/", 1)[0]] for r in relative], dtype=torch.int64)
+    train, train_labels, val, val_labels = split_folder(
+        images, labels, cfg.validation_size, classes, str(root)
+    )
+    train, train_labels = apply_subset(train, train_labels, cfg.subset, "folder")
     return Dataset(
         name="folder",
-        train=images,
-        train_labels=labels,
-        num_classes=num_classes,
+        train=train,
+        train_labels=train_labels,
+        validation=val,
+        validation_labels=val_labels,
+        num_classes=len(classes),
         source=str(root),
     )
 
 
 def locate_folder(cfg: DataConfig) -> str | None:
-    """``data_dir`` when it is a folder holding at least one image, else None."""
+    """``data_dir`` when it is a folder holding at least one image file, else None."""
     if not cfg.data_dir:
         return None
     root = Path(cfg.data_dir).expanduser()
     if not root.is_dir():
         return None
-    return str(root) if any(_is_image(p) for p in root.rglob("*")) else None
+    return str(root) if any(_is_image(p, root) for p in root.rglob("*")) else None
 
 
 DATASETS.register("folder")(
     DatasetEntry(
         load=load_folder,
         locate=locate_folder,
-        description="Your own PNG/JPEG images in data.data_dir (class subfolders = labels)",
+        description="Your own images (PNG, JPEG, WebP, ...) in data.data_dir (class "
+        "subfolders = labels)",
     )
 )

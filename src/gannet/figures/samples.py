@@ -181,7 +181,7 @@ def _load_train(run: Run, data_dir: str | None) -> torch.Tensor:
     cfg = run.config.data
     if data_dir:
         cfg = DataConfig(**{**cfg.__dict__, "data_dir": data_dir})
-    train = load_dataset(cfg).train
+    train = load_dataset(cfg).as_float("train")
     trained = run.status.get("train_examples")
     if trained is not None and int(trained) != len(train):
         raise GannetError(

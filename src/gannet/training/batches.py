@@ -2,13 +2,17 @@
 
 The order of epoch ``e`` is a pure function of (seed, e) (:func:`epoch_permutation`), so a
 resumed run needs no saved data-loader state: it recomputes the same permutation and
-continues at the saved iteration.
+continues at the saved iteration. Images stored as uint8 (image folders) stay uint8 on the
+device; each minibatch is converted to float32 in [0, 1] as it is gathered
+(:func:`gannet.data.base.as_float`, the same values as converting the whole set).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from gannet.data.base import as_float
 
 
 def epoch_permutation(n: int, seed: int, epoch: int, device: torch.device) -> Tensor:
@@ -34,7 +38,7 @@ class Batches:
         part: tuple[int, int] = (0, 1),
     ) -> None:
         self.x = x.to(device).contiguous()
-        """The training examples."""
+        """The training examples, as stored (float32, or uint8 images)."""
         self.y = y.to(device, torch.long).contiguous() if y is not None else None
         """Their labels (conditional runs), else None."""
         self.batch_size, self.seed, self.device = batch_size, seed, device
@@ -74,5 +78,5 @@ class Batches:
         return self._gather(torch.randint(len(self), (n,), device=self.device))
 
     def _gather(self, idx: Tensor) -> tuple[Tensor, Tensor | None]:
-        x = self.x.index_select(0, idx)
+        x = as_float(self.x.index_select(0, idx))
         return x, (self.y.index_select(0, idx) if self.y is not None else None)

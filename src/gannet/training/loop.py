@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from gannet.config import Config
 from gannet.data import Dataset, load_dataset
+from gannet.data.base import float_mean
 from gannet.errors import GannetError
 from gannet.optim import linear_lr
 from gannet.training.batches import Batches
@@ -78,7 +79,12 @@ class Trainer(ModelPasses):
             torch.set_num_threads(tc.threads)
         seed_everything(tc.seed)
         self.world.seed_rank_stream(tc.seed)
-        self.data = dataset if dataset is not None else load_dataset(config.data)
+        shown = tc.progress if self.world.is_main else "none"
+        self.data = (
+            dataset
+            if dataset is not None
+            else load_dataset(config.data, progress=shown, threads=tc.threads)
+        )
         self.num_classes = count_classes(config, self.data)
         labels = self.data.train_labels if self.num_classes else None
         self.m = self.world.check_batch(tc.batch_size)  # this process's share of the batch
@@ -94,7 +100,7 @@ class Trainer(ModelPasses):
         nets = build_networks(
             config,
             self.data.sample_shape,
-            x.mean(0),
+            float_mean(x),
             self.num_classes,
             x.device,
             self.world.is_main,
@@ -316,7 +322,8 @@ class Trainer(ModelPasses):
 
     @property
     def x_train(self) -> Tensor:
-        """The training examples, on the device."""
+        """The training examples, on the device, as stored (float32, or uint8 images: see
+        :func:`gannet.data.base.as_float`)."""
         return self.batches.x
 
     @property

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from gannet.checkpoint import first_line, load_weights_file, save_weights_file
+from gannet.data.splits import held_out_split  # noqa: F401  (re-exported)
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
 from gannet.metrics.classifier.fit import Recipe, fit_classifier
@@ -211,38 +212,16 @@ def cached_classifier(
     return model, info
 
 
-def held_out_split(
-    images: torch.Tensor, labels: torch.Tensor, n_test: int, seed: int = 0
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(train, train_labels, test, test_labels): ``n_test`` images drawn evenly from every
-    class by a seeded permutation (the same split for the same data and seed)."""
-    classes = int(labels.max()) + 1
-    per_class = n_test // classes
-    gen = torch.Generator().manual_seed(seed)
-    test_idx = []
-    for c in range(classes):
-        members = torch.nonzero(labels == c).flatten()
-        if len(members) <= per_class:
-            raise GannetError(
-                f"class {c} has {len(members)} images, too few to hold {per_class} out for a "
-                "test split; use a larger image folder"
-            )
-        test_idx.append(members[torch.randperm(len(members), generator=gen)[:per_class]])
-    test = torch.cat(test_idx).sort().values
-    keep = torch.ones(len(labels), dtype=torch.bool)
-    keep[test] = False
-    return images[keep], labels[keep], images[test], labels[test]
-
-
 def classifier_data(dataset: str, data_dir: str = "", subset: int = 0) -> Any:
     """The dataset a classifier trains on. CIFAR-10 from an image folder (``data_dir`` with
     one subfolder per class, e.g. the JPEG copy of CIFAR-10's training images) gets
-    :data:`HELD_OUT` seeded held-out images as its test split."""
+    :data:`HELD_OUT` seeded held-out images as its test split: the folder dataset's
+    validation split of that size (:func:`gannet.data.splits.split_folder`)."""
     from gannet.config import DataConfig
     from gannet.data import Dataset, load_dataset
     from gannet.data.folder import locate_folder
 
-    folder = DataConfig(name="folder", data_dir=data_dir, image_size=32)
+    folder = DataConfig(name="folder", data_dir=data_dir, image_size=32, validation_size=HELD_OUT)
     if dataset != "cifar10" or not data_dir or locate_folder(folder) is None:
         return load_dataset(DataConfig(name=dataset, data_dir=data_dir, subset=subset))
     data = load_dataset(folder)
@@ -251,7 +230,13 @@ def classifier_data(dataset: str, data_dir: str = "", subset: int = 0) -> Any:
             f"{data_dir} must hold the images in 10 class subfolders to train the cifar10 "
             f"classifier (found {data.num_classes} classes)"
         )
-    x, y, xt, yt = held_out_split(data.train, data.train_labels, HELD_OUT)
+    x, y = data.as_float("train"), data.train_labels
+    xt, yt = data.as_float("validation"), data.validation_labels
+    if xt is None or yt is None:
+        raise GannetError(
+            f"{data_dir} has too few images per class to hold {HELD_OUT} out as the "
+            "classifier's test split; use a larger image folder"
+        )
     if subset > 0:
         x, y = x[:subset], y[:subset]
     return Dataset(

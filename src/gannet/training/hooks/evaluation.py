@@ -63,10 +63,11 @@ class Evaluation(Hook):
 
     def reference_images(self, trainer: Trainer) -> torch.Tensor:
         data = trainer.data
-        for rows in (data.test, data.validation, data.train):
+        for split in ("test", "validation"):
+            rows = data.as_float(split)
             if rows is not None and len(rows) > 1:
                 return rows
-        return data.train
+        return data.as_float("train")
 
     def samples(self, trainer: Trainer, n: int) -> torch.Tensor:
         from gannet.models import sample_noise
