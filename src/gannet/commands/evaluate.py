@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from gannet.commands.evaluate_cas import add_cas_parser
 from gannet.commands.evaluate_classify import add_classify_parser
 from gannet.commands.evaluate_features import add_feature_parsers
 from gannet.config import DataConfig
@@ -64,6 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _add_modes_parser(metrics)
     add_feature_parsers(metrics)
     add_classify_parser(metrics)
+    add_cas_parser(metrics)
 
 
 def _validation_rows(spec: str, data: Dataset) -> torch.Tensor:

@@ -6,6 +6,7 @@ which register themselves into it.
 """
 
 from gannet.metrics import (  # noqa: F401  (each registers its metrics)
+    cas,  # cas
     classify,  # classify
     frechet,  # fid
     kid,  # kid

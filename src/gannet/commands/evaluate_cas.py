@@ -1,0 +1,113 @@
+"""``gannet eval cas``: the Classification Accuracy Score of a conditional run (added to
+``gannet eval`` by :mod:`gannet.commands.evaluate`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from gannet.errors import GannetError
+from gannet.io import atomic_write_bytes
+from gannet.ranges import MAX_INT
+
+
+def add_cas_parser(metrics: argparse._SubParsersAction) -> None:
+    p = metrics.add_parser(
+        "cas",
+        help="Classification Accuracy Score: a classifier trained on G's samples only",
+        description="Classification Accuracy Score (Ravuri & Vinyals, 2019) of a conditional "
+        "run: gannet's classifier is trained on the run's samples only (the same number of "
+        "every class) and its accuracy on the real test set is reported beside the same "
+        "classifier trained on as many real training images (cached per dataset, number "
+        "and seed). Writes RUN/eval/cas-<classifier>.json.",
+    )
+    p.add_argument("run", help="run folder of a conditional run (model.conditional = true)")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=0,
+        help="generated (and real) training images (default: the size of the real training "
+        "split), split evenly over the classes",
+    )
+    p.add_argument("--seed", type=int, default=0, help="noise, subset and training seed")
+    p.add_argument("--epochs", type=int, default=0, help="classifier epochs (default: recipe's)")
+    p.add_argument("--checkpoint", help="a snapshot to evaluate instead of the latest checkpoint")
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="score G's raw weights, not their moving average (runs with train.ema > 0)",
+    )
+    p.add_argument(
+        "--truncation",
+        type=float,
+        default=None,
+        metavar="PSI",
+        help="truncation psi in (0, 1] (generators with the truncation trick only)",
+    )
+    p.add_argument("--data-dir", help="folder holding the dataset files")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: PyTorch's)")
+    p.add_argument("--no-cache", action="store_true", help="retrain the real-data reference")
+    p.add_argument("--out", help="JSON result file (default: RUN/eval/cas-<classifier>.json)")
+    p.set_defaults(handler=_cas)
+
+
+def _cas(args: argparse.Namespace) -> int:
+    from gannet.config import DataConfig
+    from gannet.data import load_dataset
+    from gannet.metrics.base import METRICS
+    from gannet.run import load_run
+    from gannet.synthset import sample_balanced
+    from gannet.truncation import with_truncation
+
+    if args.samples < 0:
+        raise GannetError(
+            f"--samples must be at least 1 (0 = the training split's size), got {args.samples}"
+        )
+    if args.epochs < 0:
+        raise GannetError(f"--epochs must be at least 1 (0 = the recipe's), got {args.epochs}")
+    if args.threads < 0:
+        raise GannetError(f"--threads must be >= 0, got {args.threads}")
+    if not 0 <= args.seed <= MAX_INT:
+        raise GannetError(f"--seed must be an integer from 0 to 2**63 - 1, got {args.seed}")
+    run = with_truncation(
+        load_run(args.run, checkpoint=args.checkpoint, ema=not args.raw), args.truncation
+    )
+    sample_balanced(run, 1, args.seed)  # an unconditional run: refused before loading data
+    cfg = run.config.data
+    data = load_dataset(
+        DataConfig(**{**cfg.__dict__, "subset": 0, "data_dir": args.data_dir or cfg.data_dir})
+    )
+    if data.num_classes and data.num_classes != run.num_classes:
+        raise GannetError(
+            f"run {str(run.path)!r} has {run.num_classes} classes but its dataset has "
+            f"{data.num_classes}; evaluate it on the data it was trained on"
+        )
+    cas = METRICS.get("cas")
+    result = cas(
+        lambda y, seed: run.sample(len(y), seed=seed, labels=y),
+        data,
+        samples=args.samples,
+        seed=args.seed,
+        epochs=args.epochs,
+        threads=args.threads,
+        cache=not args.no_cache,
+    )
+    record = result.to_dict()
+    record.update(
+        checkpoint=str(run.checkpoint),
+        step=run.step,
+        weights="EMA" if run.uses_ema else "raw",
+        truncation=args.truncation,
+    )
+    print(result.summary())
+    if args.out:
+        out = Path(args.out)
+    else:
+        stem = f"cas-{result.classifier}"
+        if args.checkpoint:
+            stem += f"-{Path(args.checkpoint).stem}"
+        out = run.path / "eval" / f"{stem}{'-raw' if args.raw else ''}.json"
+    atomic_write_bytes(out, (json.dumps(record, indent=2) + "\n").encode())
+    print(f"wrote {out}")
+    return 0
