@@ -15,7 +15,7 @@ from gannet.config import Config
 from gannet.data import Dataset
 from gannet.errors import GannetError
 from gannet.rundir import read_metrics
-from gannet.training import epoch_permutation, start_run
+from gannet.training import epoch_permutation, resume_run, start_run
 
 
 def small(overrides: list[str] | None = None) -> Config:
@@ -221,6 +221,22 @@ def test_epoch_permutation_is_a_pure_function():
 def test_max_steps_stops_mid_epoch(tiny_images, tmp_path):
     run = gannet.train(small(["train.max_steps=3"]), out=tmp_path / "r", dataset=tiny_images)
     assert run.step == 3 and run.epoch == 0
+
+
+def test_max_minutes_stops_on_the_time_budget_and_a_larger_one_continues(tiny_images, tmp_path):
+    # A budget of 6e-8 s is spent by the first iteration: one step, checkpointed, finished.
+    run = gannet.train(small(["train.max_minutes=1e-9"]), out=tmp_path / "r", dataset=tiny_images)
+    assert run.step == 1
+    state = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 1
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "finished"
+    # Raised on resume (an allowed override), training continues from step 1.
+    trainer = resume_run(
+        tmp_path / "r", ["train.max_minutes=60", "train.max_steps=3"], dataset=tiny_images
+    )
+    assert trainer.progress.step == 1
+    trainer.fit()
+    assert trainer.progress.step == 3 and not trainer.out_of_time
 
 
 def test_non_finite_loss_stops_with_last_good_checkpoint(tiny_images, tmp_path):

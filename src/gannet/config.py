@@ -190,6 +190,10 @@ class TrainConfig:
     """Stop after this many epochs (one epoch = one pass of D over the training data)."""
     max_steps: int = ranged(0, 0, note="0 = no limit")
     """Stop after this many generator steps (0 = no limit)."""
+    max_minutes: float = ranged(0.0, 0, note="0 = no limit")
+    """Stop (checkpointed, status finished) once this many minutes of training have run,
+    summed over sessions (the iterations' own time: not checkpoints or evaluations); raise it
+    on resume to continue. For runs compared at one time budget."""
     seed: int = ranged(0, 0, MAX_INT)
     device: str = "auto"
     """auto (CUDA when present, else CPU), cpu, cuda, cuda:N."""

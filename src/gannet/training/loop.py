@@ -118,6 +118,7 @@ class Trainer(ModelPasses):
         self.progress = Progress()
         self.stats = IntervalStats(self.loss)
         self.stop_requested = False
+        self.out_of_time = False
         self.iteration_started = time.perf_counter()
         """When the iteration in progress began (for ``progress.elapsed``)."""
         self.hooks = HookList(hooks)
@@ -249,17 +250,19 @@ class Trainer(ModelPasses):
         (:meth:`request_stop`); returns the run folder (None without one)."""
         self.hooks.on_fit_start(self)
         self.stats.restart_clock()
+        self.check_time_budget()
         try:
             while not self.done and not self.stop_requested:
                 self.step()
                 self.stop_requested = self.world.any(self.stop_requested)
+                self.check_time_budget()
             if self.stop_requested:
                 self.checkpoint()
                 self.finish("interrupted")
                 return self.run_dir
             if self.stats.count:
                 self.log()
-            if self.progress.iteration_in_epoch != 0:  # stopped mid-epoch by max_steps
+            if self.progress.iteration_in_epoch != 0:  # stopped mid-epoch: max_steps, time
                 self.checkpoint()
         except BaseException as e:
             self.hooks.on_error(self, e)
@@ -269,9 +272,18 @@ class Trainer(ModelPasses):
 
     @property
     def done(self) -> bool:
-        """True once train.max_steps (when set) or train.epochs is reached."""
+        """True once train.max_steps (when set), train.epochs or train.max_minutes (when
+        set) is reached."""
         tc, p = self.config.train, self.progress
-        return bool(tc.max_steps and p.step >= tc.max_steps) or p.epoch > tc.epochs
+        steps_done = bool(tc.max_steps and p.step >= tc.max_steps)
+        return steps_done or p.epoch > tc.epochs or self.out_of_time
+
+    def check_time_budget(self) -> None:
+        """Set ``out_of_time`` once train.max_minutes (when set) of training have run; the
+        ranks of a distributed run agree on it (one all_reduce)."""
+        minutes = self.config.train.max_minutes
+        if minutes:
+            self.out_of_time = self.world.any(self.progress.elapsed >= minutes * 60)
 
     def checkpoint(self) -> None:
         """Tell the hooks the state is consistent and should be saved (``on_checkpoint``);

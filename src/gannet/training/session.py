@@ -36,6 +36,7 @@ RESUMABLE_OVERRIDES = frozenset(
         "data.data_dir",  # where the (checksum-verified) files are; not what they hold
         "train.epochs",
         "train.max_steps",
+        "train.max_minutes",
         "train.log_every",
         "train.checkpoint_every",
         "train.progress",
