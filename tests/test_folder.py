@@ -225,7 +225,7 @@ def test_parallel_decoding_matches_serial_and_shows_progress(
 
     root = tmp_path / "imgs"
     coloured(root, 40, classes=1)
-    files = folder_mod.image_files(root)
+    files = [name for name, _, _ in folder_mod.scan_folder(root)]
     monkeypatch.setattr(folder_mod, "CHUNK", 3)
     monkeypatch.setattr(progress_mod, "QUIET_BELOW", 10)
     serial = folder_mod.decode_files(root, files, 4, threads=1, progress="none")

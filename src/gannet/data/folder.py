@@ -52,20 +52,49 @@ CACHE_FROM = 100
 not cached."""
 
 
-def _is_image(path: Path, root: Path) -> bool:
-    if path.suffix.lower() not in IMAGE_EXTENSIONS:
-        return False
-    if any(part.startswith(".") for part in path.relative_to(root).parts):
-        return False
-    return path.is_file()
+Listing = list[tuple[str, int, int]]
+"""(path relative to the folder with / separators, size in bytes, mtime in ns) per file."""
+
+
+def _is_image_name(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def scan_folder(root: Path) -> Listing:
+    """Every image file under ``root`` (by extension; hidden files and folders skipped;
+    symbolic links followed once), sorted by relative path as :class:`pathlib.Path` sorts."""
+    found: Listing = []
+    seen: set[str] = set()
+
+    def scan(folder: str, prefix: str) -> None:
+        real = os.path.realpath(folder)
+        if real in seen:  # a link back up the tree
+            return
+        seen.add(real)
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir():
+                    scan(entry.path, f"{prefix}{entry.name}/")
+                elif entry.is_file() and _is_image_name(entry.name):
+                    st = entry.stat()
+                    found.append((prefix + entry.name, st.st_size, st.st_mtime_ns))
+            except OSError:  # vanished or unreadable meanwhile: not listed
+                continue
+
+    scan(str(root), "")
+    found.sort(key=lambda item: item[0].split("/"))
+    return found
 
 
 def image_files(root: Path) -> list[Path]:
-    """Every image file under ``root`` (by extension, hidden files skipped), sorted by path
-    relative to ``root``."""
-    return sorted(
-        (p for p in root.rglob("*") if _is_image(p, root)), key=lambda p: p.relative_to(root)
-    )
+    """The paths of :func:`scan_folder`."""
+    return [root / name for name, _, _ in scan_folder(root)]
 
 
 def _root(cfg: DataConfig) -> Path:
@@ -92,11 +121,11 @@ def worker_count(threads: int) -> int:
 
 
 def decode_files(
-    root: Path, files: list[Path], size: int, threads: int = 0, progress: str = "none"
+    root: Path, names: list[str], size: int, threads: int = 0, progress: str = "none"
 ) -> Decoded:
-    """Decode ``files`` (uint8 (N, C, size, size); C = 1 when every readable file is gray)
-    on :func:`worker_count` threads, showing ``progress``."""
-    n = len(files)
+    """Decode the files ``names`` (relative to ``root``) as uint8 (N, C, size, size), C = 1
+    when every readable file is gray, on :func:`worker_count` threads, showing ``progress``."""
+    n = len(names)
     out = np.empty((n, 3, size, size), dtype=np.uint8)
     gray = np.zeros(n, dtype=bool)
     reasons: dict[int, str] = {}
@@ -105,7 +134,7 @@ def decode_files(
         stop = min(start + CHUNK, n)
         for i in range(start, stop):
             try:
-                array, gray[i] = decode_image(files[i], size)
+                array, gray[i] = decode_image(root / names[i], size)
             except UnreadableImage as e:
                 reasons[i] = str(e)
                 continue
@@ -132,20 +161,20 @@ def decode_files(
         out, gray = out[keep], gray[keep]
     if len(out) and bool(gray.all()):
         out = np.ascontiguousarray(out[:, :1])
-    names = [files[i].relative_to(root).as_posix() for i in bad]
-    return Decoded(out, names, [reasons[i] for i in bad])
+    return Decoded(out, [names[i] for i in bad], [reasons[i] for i in bad])
 
 
-def _decoded(root: Path, files: list[Path], size: int) -> Decoded:
+def _decoded(root: Path, listing: Listing, size: int) -> Decoded:
     """The decoded folder, from the cache when it is current (else decoded and cached)."""
     opts = load_options()
-    if len(files) < CACHE_FROM:
-        return decode_files(root, files, size, opts.threads, opts.progress)
-    path = cache_file(cache_key(root, files, size))
-    cached = read_cache(path, len(files), size)
+    names = [name for name, _, _ in listing]
+    if len(names) < CACHE_FROM:
+        return decode_files(root, names, size, opts.threads, opts.progress)
+    path = cache_file(cache_key(listing, size))
+    cached = read_cache(path, len(names), size)
     if cached is not None:
         return cached
-    decoded = decode_files(root, files, size, opts.threads, opts.progress)
+    decoded = decode_files(root, names, size, opts.threads, opts.progress)
     write_cache(path, decoded)
     return decoded
 
@@ -182,14 +211,14 @@ def load_folder(cfg: DataConfig) -> Dataset:
     root = _root(cfg)
     if cfg.image_size <= 0:
         raise GannetError(f"data.image_size must be a positive integer, got {cfg.image_size}")
-    files = image_files(root)
-    if not files:
+    listing = scan_folder(root)
+    if not listing:
         kinds = ", ".join(IMAGE_EXTENSIONS)
         raise GannetError(f"no images ({kinds}) found under {root}; put your images there")
-    decoded = _decoded(root, files, cfg.image_size)
-    _check_unreadable(decoded, len(files), root, cfg.strict)
+    decoded = _decoded(root, listing, cfg.image_size)
+    _check_unreadable(decoded, len(listing), root, cfg.strict)
     unreadable = set(decoded.bad)
-    relative = [r for f in files if (r := f.relative_to(root).as_posix()) not in unreadable]
+    relative = [name for name, _, _ in listing if name not in unreadable]
     images = torch.from_numpy(decoded.images)
 
     labels: torch.Tensor | None = None
@@ -220,7 +249,7 @@ def locate_folder(cfg: DataConfig) -> str | None:
     root = Path(cfg.data_dir).expanduser()
     if not root.is_dir():
         return None
-    return str(root) if any(_is_image(p, root) for p in root.rglob("*")) else None
+    return str(root) if scan_folder(root) else None
 
 
 DATASETS.register("folder")(

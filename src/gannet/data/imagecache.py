@@ -43,13 +43,13 @@ class Decoded:
     """Why each of them could not be read."""
 
 
-def cache_key(root: Path, files: list[Path], image_size: int) -> str:
-    """The SHA-256 (hex) naming the decoded cache of ``files`` under ``root``."""
+def cache_key(listing: list[tuple[str, int, int]], image_size: int) -> str:
+    """The SHA-256 (hex) naming the decoded cache of a folder's ``listing`` (relative path,
+    size, mtime in ns per image file) at ``image_size``."""
     h = hashlib.sha256()
     h.update(json.dumps({"version": DECODE_VERSION, "size": image_size}).encode())
-    for f in files:
-        st = f.stat()
-        h.update(f"\0{f.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    for name, size, mtime_ns in listing:
+        h.update(f"\0{name}\0{size}\0{mtime_ns}".encode())
     return h.hexdigest()
 
 
