@@ -8,7 +8,8 @@ memory (``ru_maxrss``) minus what it held after its imports, i.e. what the load 
 added; the uint8 images' size is printed beside it (a float32 copy would be four times it).
 
 The folder's files are read through the OS page cache (they were read before), so the first
-run measures decoding, not the disk.
+run measures decoding, not the disk. The CPU seconds (user + system, all threads) are printed
+beside the wall seconds: on a shared machine the wall time depends on the other processes.
 
 Run from the repository root (10,000 CIFAR-10 JPEGs, 1,000 per class, copied from the JPEG
 folder of its training images)::
@@ -44,6 +45,7 @@ def child(folder: str, size: int, threads: int) -> None:
 
     torch.set_num_threads(1)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu = time.process_time()
     start = time.perf_counter()
     data = load_dataset(
         DataConfig(name="folder", data_dir=folder, image_size=size, validation_size=0),
@@ -51,6 +53,7 @@ def child(folder: str, size: int, threads: int) -> None:
         threads=threads,
     )
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     n = len(data.train)
     print(json.dumps({
@@ -60,6 +63,8 @@ def child(folder: str, size: int, threads: int) -> None:
         "dtype": str(data.train.dtype),
         "seconds": seconds,
         "images_per_second": n / seconds,
+        "cpu_seconds": cpu_seconds,
+        "images_per_cpu_second": n / cpu_seconds,
         "load_peak_rss_mb": (peak - base) / 1024,
         "process_peak_rss_mb": peak / 1024,
         "uint8_images_mb": data.train.numel() / 2**20,
@@ -105,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
         for name, r in (("first (decode + write cache)", first), ("second (from cache)", second)):
             print(
                 f"threads={threads} {name}: {r['images']} images {r['shape']} {r['dtype']} in "
-                f"{r['seconds']:.2f} s = {r['images_per_second']:.0f} images/s; peak RSS "
+                f"{r['seconds']:.2f} s = {r['images_per_second']:.0f} images/s (CPU "
+                f"{r['cpu_seconds']:.2f} s = {r['images_per_cpu_second']:.0f} images per CPU "
+                f"second); peak RSS "
                 f"+{r['load_peak_rss_mb']:.0f} MB over imports ({r['process_peak_rss_mb']:.0f} "
                 f"MB in all; the images are {r['uint8_images_mb']:.1f} MB as uint8)"
             )
