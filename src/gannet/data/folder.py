@@ -189,20 +189,20 @@ def _check_unreadable(decoded: Decoded, total: int, root: Path, strict: bool) ->
     bad = decoded.bad
     if not bad:
         return
-    what = f"{len(bad)} of the {total} image files under {root} cannot be read"
+    listing = _listing(bad, decoded.reasons)
     if len(bad) == total:
         raise GannetError(
-            f"none of the {total} image files under {root} can be read: "
-            f"{_listing(bad, decoded.reasons)}; replace them with PNG or JPEG files"
+            f"none of the {total} image files under {root} can be read: {listing}; replace "
+            "them with PNG or JPEG files"
         )
     if strict:
         raise GannetError(
-            f"{what}: {_listing(bad, decoded.reasons)}; delete or replace them, or set "
-            "data.strict = false to skip them"
+            f"{len(bad)} of the {total} image files under {root} cannot be read: {listing}; "
+            "delete or replace them, or set data.strict = false to skip them"
         )
     warn(
-        f"skipped {what}: {_listing(bad, decoded.reasons)}; set data.strict = true to refuse "
-        "such a folder"
+        f"skipped {len(bad)} of the {total} image files under {root} that cannot be read: "
+        f"{listing}; set data.strict = true to refuse such a folder"
     )
 
 
