@@ -5,6 +5,7 @@ balanced subset and the truncation refusal."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,32 @@ def test_cas_needs_labels_and_a_test_split() -> None:
     data.test = None
     with pytest.raises(GannetError, match="no test split"):
         METRICS.get("cas")(real_sampler(toy_data()), data, samples=8)
+
+
+def test_eval_cas_command(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """gannet eval cas end to end (the run's data replaced by the toy set of the same
+    shape and classes, for speed): RUN/eval/cas-cnn.json, shown by gannet info; the real
+    reference is cached; a run's own file is refused as --out before any training."""
+    monkeypatch.setenv("GANNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("gannet.data.load_dataset", lambda cfg, **kw: toy_data())
+    run = tmp_path / "run"
+    shutil.copytree(runs["cond"], run)
+    own = run / "checkpoint.pt"
+    before = own.read_bytes()
+    assert main(["eval", "cas", str(run), "--samples", "20", "--out", str(own)]) == 2
+    assert "own files" in one_error_line(capsys) and own.read_bytes() == before
+    argv = ["eval", "cas", str(run), "--samples", "20", "--epochs", "1"]
+    for cached in (False, True):
+        assert main(argv) == 0
+        result = json.loads((run / "eval" / "cas-cnn.json").read_text())
+        assert result["metric"] == "cas" and result["real_cached"] is cached
+        assert result["n_train"] == 20 and result["per_class"] == 5 and result["n_test"] == 80
+        assert 0 <= result["cas"] <= 1 and 0 <= result["real_accuracy"] <= 1
+    capsys.readouterr()
+    assert main(["info", str(run)]) == 0
+    assert "eval cas-cnn" in capsys.readouterr().out

@@ -86,11 +86,10 @@ def sample_balanced(run: Run, per_class: int, seed: int = 0) -> tuple[torch.Tens
         )
     if per_class < 1:
         raise GannetError(f"--per-class must be at least 1, got {per_class}")
+    n = per_class * run.num_classes
+    check_samples_fit(n, run.sample(1, seed=seed, labels=0)[0].numel(), "--per-class x classes")
     y = balanced_labels(run.num_classes, per_class)
-    check_samples_fit(
-        len(y), run.sample(1, seed=seed, labels=0)[0].numel(), "--per-class x classes"
-    )
-    return run.sample(len(y), seed=seed, labels=y), y
+    return run.sample(n, seed=seed, labels=y), y
 
 
 def to_bytes(images: torch.Tensor) -> np.ndarray:

@@ -55,8 +55,11 @@ def add_cas_parser(metrics: argparse._SubParsersAction) -> None:
 def _cas(args: argparse.Namespace) -> int:
     from gannet.config import DataConfig
     from gannet.data import load_dataset
+    from gannet.memory import check_samples_fit
     from gannet.metrics.base import METRICS
+    from gannet.metrics.cas import classifier_name
     from gannet.run import load_run
+    from gannet.rundir import refuse_run_file
     from gannet.synthset import sample_balanced
     from gannet.truncation import with_truncation
 
@@ -66,14 +69,17 @@ def _cas(args: argparse.Namespace) -> int:
         )
     if args.epochs < 0:
         raise GannetError(f"--epochs must be at least 1 (0 = the recipe's), got {args.epochs}")
-    if args.threads < 0:
-        raise GannetError(f"--threads must be >= 0, got {args.threads}")
+    if not 0 <= args.threads <= 1024:
+        raise GannetError(
+            f"--threads must be from 0 (PyTorch's default) to 1024, got {args.threads}"
+        )
     if not 0 <= args.seed <= MAX_INT:
         raise GannetError(f"--seed must be an integer from 0 to 2**63 - 1, got {args.seed}")
     run = with_truncation(
         load_run(args.run, checkpoint=args.checkpoint, ema=not args.raw), args.truncation
     )
-    sample_balanced(run, 1, args.seed)  # an unconditional run: refused before loading data
+    one, _ = sample_balanced(run, 1, args.seed)  # unconditional: refused before loading data
+    check_samples_fit(args.samples, one[0].numel(), "--samples")
     cfg = run.config.data
     data = load_dataset(
         DataConfig(**{**cfg.__dict__, "subset": 0, "data_dir": args.data_dir or cfg.data_dir})
@@ -83,6 +89,16 @@ def _cas(args: argparse.Namespace) -> int:
             f"run {str(run.path)!r} has {run.num_classes} classes but its dataset has "
             f"{data.num_classes}; evaluate it on the data it was trained on"
         )
+    if args.out:
+        out = Path(args.out)
+    else:
+        stem = f"cas-{classifier_name(data.name)}"
+        if args.checkpoint:
+            stem += f"-{Path(args.checkpoint).stem}"
+        out = run.path / "eval" / f"{stem}{'-raw' if args.raw else ''}.json"
+    refuse_run_file(out, run.path, "the CAS result")
+    if out.is_dir():
+        raise GannetError(f"--out {str(out)!r} is a folder; give a .json file path")
     cas = METRICS.get("cas")
     result = cas(
         lambda y, seed: run.sample(len(y), seed=seed, labels=y),
@@ -101,13 +117,6 @@ def _cas(args: argparse.Namespace) -> int:
         truncation=args.truncation,
     )
     print(result.summary())
-    if args.out:
-        out = Path(args.out)
-    else:
-        stem = f"cas-{result.classifier}"
-        if args.checkpoint:
-            stem += f"-{Path(args.checkpoint).stem}"
-        out = run.path / "eval" / f"{stem}{'-raw' if args.raw else ''}.json"
     atomic_write_bytes(out, (json.dumps(record, indent=2) + "\n").encode())
     print(f"wrote {out}")
     return 0

@@ -77,6 +77,11 @@ def _recipe(dataset: str) -> Any:
     return RECIPES.get(dataset, DatasetRecipe())
 
 
+def classifier_name(dataset: str) -> str:
+    """The classifier CAS trains for ``dataset``: "cnn" (MNIST-like) or "resnet"."""
+    return str(_recipe(dataset).recipe.arch.get("kind", "cnn"))
+
+
 def _real_key(data: Any, n: int, seed: int, settings: dict[str, Any]) -> str:
     ident = {
         "dataset": data.name,
@@ -189,7 +194,7 @@ def classification_accuracy_score(
     cas = fit(x.float(), y)
     return CasResult(
         dataset=data.name,
-        classifier=str(recipe.recipe.arch.get("kind", "cnn")),
+        classifier=classifier_name(data.name),
         cas=cas,
         real_accuracy=float(real["accuracy"]),
         n_train=len(y),
