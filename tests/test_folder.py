@@ -266,7 +266,7 @@ def tiny_run(root: Path, *extra: str) -> Config:
             "model.d_hidden=[16]",
             "model.output_bias_from_data=false",  # the uint8 mean is exact: 1 ulp apart
             "train.batch_size=8",
-            "train.epochs=3",
+            "train.epochs=2",
             "train.log_every=2",
             "train.checkpoint_every=2",
             "train.progress='none'",
@@ -296,7 +296,7 @@ def test_folder_run_matches_the_float_path_and_resumes_exactly(tmp_path: Path) -
     as_floats = Dataset("folder", data.as_float("train"), train_labels=data.train_labels)
     fit(tiny_run(root), tmp_path / "float", as_floats)
     # ... and stopped mid-epoch, then resumed (the folder reloaded from the cache)
-    fit(tiny_run(root, "train.max_steps=5"), tmp_path / "cut")
+    fit(tiny_run(root, "train.max_steps=3"), tmp_path / "cut")
     cut = tmp_path / "cut"
     resume_run(cut, ["train.max_steps=0"], hooks=[Checkpoints(cut), StatusFile(cut)]).fit()
     a = weights(tmp_path / "ref")

@@ -5,7 +5,7 @@ mixture-2d in :data:`DATASETS`.
 """
 
 from gannet.data import cifar, folder, idx, synthetic  # noqa: F401  (register the datasets)
-from gannet.data.base import DATASETS, Dataset, DatasetEntry, load_dataset
+from gannet.data.base import DATASETS, Dataset, DatasetEntry, as_float, load_dataset
 from gannet.data.locate import cache_dir
 from gannet.data.synthetic import gaussian_1d_pdf, mixture_2d_modes
 
@@ -13,6 +13,7 @@ __all__ = [
     "DATASETS",
     "Dataset",
     "DatasetEntry",
+    "as_float",
     "cache_dir",
     "gaussian_1d_pdf",
     "load_dataset",

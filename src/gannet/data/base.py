@@ -3,8 +3,9 @@
 A dataset is loaded whole into memory (images shape (N, C, H, W); vectors shape (N, D)), so
 the training loop indexes one tensor and never runs per-sample Python. Splits are float32
 (images in [0, 1]) or, for image folders, uint8 (0..255, a quarter of the memory): code that
-needs floats calls :meth:`Dataset.as_float` (a whole split) or :func:`as_float` (a batch),
-which give the same values the float path held before (``uint8 / 255``, bit for bit).
+needs floats calls :meth:`Dataset.as_float` (a whole split) or :func:`as_float` (a batch; also
+``gannet.data.as_float``), which give the same values the float path held before
+(``uint8 / 255``, bit for bit).
 """
 
 from __future__ import annotations
