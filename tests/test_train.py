@@ -239,6 +239,28 @@ def test_max_minutes_stops_on_the_time_budget_and_a_larger_one_continues(tiny_im
     assert trainer.progress.step == 3 and not trainer.out_of_time
 
 
+def test_ema_rampup_follows_the_half_life_rule_and_needs_an_average(tiny_images, tmp_path):
+    from gannet.training.networks import ema_decay
+
+    assert ema_decay(0.999, 0.0, 1) == 0.999  # off: the plain decay
+    # Half-life rampup * updates steps: 0.05 * 100 = 5 steps -> 0.5 ** (1 / 5).
+    assert ema_decay(0.999, 0.05, 100) == pytest.approx(0.5**0.2, abs=1e-15)
+    assert ema_decay(0.999, 0.05, 10**6) == 0.999  # capped by train.ema's own half-life
+    # In a run: after one update with decay 0.5 ** (1 / 0.05) ~ 1e-6, the average is ~G.
+    trainer = start_run(
+        small(["train.ema=0.999", "train.ema_rampup=0.05", "train.max_steps=1"]),
+        tmp_path / "r",
+        tiny_images,
+    )
+    trainer.fit()
+    assert trainer.G_ema is not None
+    for a, b in zip(trainer.G_ema.parameters(), trainer.G.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(GannetError, match=r"ema_rampup needs an average"):
+        start_run(small(["train.ema_rampup=0.05"]), tmp_path / "r2", tiny_images)
+    assert not (tmp_path / "r2").exists()
+
+
 def test_non_finite_loss_stops_with_last_good_checkpoint(tiny_images, tmp_path):
     config = small(["train.epochs=3", "train.checkpoint_every=1000"])
     trainer = start_run(config, tmp_path / "run", tiny_images)

@@ -216,6 +216,9 @@ class TrainConfig:
     ema: float = ranged(0.0, 0, 1, open_high=True, note="0 = off; e.g. 0.999")
     """Keep an exponential moving average of G's weights with this decay (0 = off; e.g.
     0.999). Sample grids, snapshots, ``gannet sample`` and evaluation then use the average."""
+    ema_rampup: float = ranged(0.0, 0, note="0 = off; StyleGAN2-ADA uses 0.05")
+    """Ramp the average up (StyleGAN2-ADA): its half-life, in generator steps, is at most
+    ema_rampup x the steps done, so early averages do not hold on to the random start."""
     n_fixed_samples: int = ranged(100, 1, 10_000)
     """Size of the fixed noise batch drawn as a sample grid after each epoch."""
     progress: Literal["auto", "bar", "lines", "none"] = "auto"

@@ -35,6 +35,7 @@ from gannet.training.distributed import World
 from gannet.training.hooks.base import Hook, HookList
 from gannet.training.networks import (
     build_networks,
+    ema_decay,
     grad_norm,
     prepare_for_device,
     resolve_device,
@@ -227,7 +228,7 @@ class Trainer(ModelPasses):
         the epoch-end and checkpoint events."""
         tc, p = self.config.train, self.progress
         if self.G_ema is not None:
-            update_ema(self.G_ema, self.G, tc.ema)
+            update_ema(self.G_ema, self.G, ema_decay(tc.ema, tc.ema_rampup, p.step + 1))
         p.step += 1
         if self.config.optim.lr_schedule == "linear":
             total = tc.max_steps or tc.epochs * self.iterations_per_epoch

@@ -99,6 +99,15 @@ def build_networks(
     )
 
 
+def ema_decay(decay: float, rampup: float, updates: int) -> float:
+    """The EMA decay of update number ``updates`` (1-based): ``decay``, or with ``rampup`` > 0
+    the smaller decay whose half-life is ``rampup * updates`` steps (StyleGAN2-ADA's ramp-up:
+    the half-life grows with training until it reaches ``decay``'s own)."""
+    if rampup <= 0:
+        return decay
+    return min(decay, 0.5 ** (1.0 / max(rampup * updates, 1e-8)))
+
+
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """ema <- decay * ema + (1 - decay) * model (parameters); buffers copied."""
     with torch.no_grad():

@@ -17,6 +17,11 @@ def validate_config(config: Config) -> None:
     validate_loss(config)
     validate_semi_supervised(config)
     check_augment(config.train.augment, is_synthetic(config.data.name))
+    if config.train.ema_rampup and not config.train.ema:
+        raise GannetError(
+            "train.ema_rampup needs an average to ramp up: set train.ema (e.g. 0.999) or "
+            "train.ema_rampup = 0"
+        )
     if config.train.eval_every:  # the metric names of train.eval_metrics
         from gannet.training.hooks.evaluation import parse_eval_metrics
 
