@@ -15,10 +15,11 @@ from PIL import Image
 import gannet.data.folder as folder_mod
 from gannet.config import Config, DataConfig
 from gannet.data import Dataset, load_dataset
+from gannet.data.balanced import balanced_indices
 from gannet.data.base import as_float, float_mean
 from gannet.data.decode import decode_image
 from gannet.data.imagecache import CACHE_NAME
-from gannet.data.splits import held_out_split
+from gannet.data.splits import SPLIT_SEED, held_out_split
 from gannet.errors import GannetError
 from gannet.training import resume_run, start_run
 from gannet.training.batches import Batches
@@ -317,7 +318,12 @@ def test_validation_split_is_the_classifiers_held_out_split(
     ds = load_dataset(folder_cfg(root, validation_size=12, subset=30))
     x, y, xt, yt = held_out_split(whole.train, whole.train_labels, 12)
     assert torch.equal(ds.validation, xt) and torch.equal(ds.validation_labels, yt)
-    assert torch.equal(ds.train, x[:30]) and torch.equal(ds.train_labels, y[:30])
+    # data.subset: a seeded balanced draw of the training rows, not the first 30 (one class)
+    assert torch.bincount(ds.train_labels).tolist() == [10, 10, 10]
+    rows = balanced_indices(y, 10, SPLIT_SEED)
+    assert torch.equal(ds.train, x[rows]) and torch.equal(ds.train_labels, y[rows])
+    odd = load_dataset(folder_cfg(root, validation_size=12, subset=31))  # not a multiple
+    assert len(odd.train) == 31 and sorted(torch.bincount(odd.train_labels).tolist()) != [31]
     assert torch.bincount(ds.validation_labels).tolist() == [4, 4, 4]
     # unlabelled: a seeded choice, the rest in order
     flat = tmp_path / "flat"

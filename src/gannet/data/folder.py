@@ -22,7 +22,8 @@ Validation split: ``data.validation_size`` images held out (:func:`gannet.data.s
 split_folder`): labelled folders the same number from every class, by the seeded draw the
 CIFAR-10 classifier uses for its test split (so with 10,000 on the CIFAR-10 JPEG folder they
 are the same images); unlabelled folders a seeded random choice. 0 = every image trains.
-``data.subset`` then keeps the first N training images.
+``data.subset`` then keeps N training images by a seeded draw (:func:`folder_subset`), not
+the first N: a folder's files are in class order, so its first N would be one class.
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ import numpy as np
 import torch
 
 from gannet.config import DataConfig
+from gannet.data.balanced import balanced_indices
 from gannet.data.base import DATASETS, Dataset, DatasetEntry, load_options
 from gannet.data.decode import IMAGE_EXTENSIONS, UnreadableImage, decode_image
 from gannet.data.imagecache import Decoded, cache_file, cache_key, read_cache, write_cache
 from gannet.data.locate import apply_subset
 from gannet.data.progress import Progress, warn
-from gannet.data.splits import split_folder
+from gannet.data.splits import SPLIT_SEED, split_folder
 from gannet.errors import GannetError
 
 NAMED = 3
@@ -230,7 +232,7 @@ def load_folder(cfg: DataConfig) -> Dataset:
     train, train_labels, val, val_labels = split_folder(
         images, labels, cfg.validation_size, classes, str(root)
     )
-    train, train_labels = apply_subset(train, train_labels, cfg.subset, "folder")
+    train, train_labels = folder_subset(train, train_labels, cfg.subset)
     return Dataset(
         name="folder",
         train=train,
@@ -240,6 +242,24 @@ def load_folder(cfg: DataConfig) -> Dataset:
         num_classes=len(classes),
         source=str(root),
     )
+
+
+def folder_subset(
+    images: torch.Tensor, labels: torch.Tensor | None, n: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``n`` of the training rows (0 = all), drawn with :data:`SPLIT_SEED`: the same number
+    from every class when the folder is labelled and ``n`` is a multiple of its classes
+    (:func:`gannet.data.balanced.balanced_indices`), else a seeded random choice. The kept
+    rows stay in folder order."""
+    if n <= 0 or n >= len(images):  # all, or more than there are (one GannetError line)
+        return apply_subset(images, labels, n, "folder")
+    classes = 0 if labels is None else int(labels.max()) + 1
+    if labels is not None and n % classes == 0:
+        rows = balanced_indices(labels, n // classes, SPLIT_SEED)
+    else:
+        gen = torch.Generator().manual_seed(SPLIT_SEED)
+        rows = torch.randperm(len(images), generator=gen)[:n].sort().values
+    return images[rows], None if labels is None else labels[rows]
 
 
 def locate_folder(cfg: DataConfig) -> str | None:
