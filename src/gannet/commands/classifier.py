@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "cached is kept unless --force is given.",
     )
     tr.add_argument("dataset", choices=SUPPORTED, help="dataset to train on")
-    tr.add_argument("--epochs", type=int, default=None, help="epochs (default: 3; cifar10: 8)")
+    tr.add_argument("--epochs", type=int, default=None, help="epochs (default: 3; cifar10: 18)")
     tr.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     tr.add_argument(
         "--data-dir",

@@ -48,7 +48,7 @@ RECIPES: dict[str, DatasetRecipe] = {
     # The quarter-width ResNet-9 with the usual CIFAR recipe (SGD + Nesterov, one-cycle,
     # weight decay, label smoothing, crops and flips), sized for a CPU.
     "cifar10": DatasetRecipe(
-        epochs=8,
+        epochs=18,
         batch_size=128,
         lr=0.15,
         recipe=Recipe(
