@@ -8,9 +8,7 @@ D (``salimans-d``): x -> Gaussian noise (sigma 0.3) -> [weight-normalised Linear
    class logits (paper: 1000, 500, 250, 250, 250; 10 classes). The noise is drawn in
    training mode only, from the global torch RNG (so exact resume holds). As in the authors'
    code, only the output layer trains its weight-norm scale g; the hidden layers' g are set
-   by the data-dependent initialisation and then fixed (trained, they grow the activations
-   until the noise no longer regularises: 21-26 % test error with 100 labels after 1-4
-   epochs, against the fixed g's figures in docs/semisupervised.md).
+   by the data-dependent initialisation and then fixed (a buffer).
 
 D's "fake" logit is fixed at 0: with l_1..l_K its class logits and Z = sum_k exp(l_k),
 D(x) = Z / (Z + 1) = sigmoid(logsumexp(l)) (:mod:`gannet.training.semisup`).
@@ -53,7 +51,7 @@ class GaussianNoise(nn.Module):
 class WNLinear(nn.Module):
     """A weight-normalised linear layer: w_i = g_i * v_i / ||v_i|| (Salimans & Kingma 2016).
     With ``train_scale`` False, g is a buffer: set once by :meth:`init_from_data`, then
-    fixed, so the layer cannot grow its outputs past the noise added after it."""
+    fixed (the authors' hidden layers)."""
 
     g: Tensor
 
