@@ -261,6 +261,14 @@ def test_ema_rampup_follows_the_half_life_rule_and_needs_an_average(tiny_images,
     assert not (tmp_path / "r2").exists()
 
 
+def test_resume_on_a_training_set_of_another_size_is_refused(tiny_images, tmp_path):
+    gannet.train(small(["train.max_steps=1"]), out=tmp_path / "r", dataset=tiny_images)
+    fewer = Dataset("tiny", tiny_images.train[:-10])
+    with pytest.raises(GannetError, match=r"trained on \d+ examples but its data now gives"):
+        resume_run(tmp_path / "r", ["train.max_steps=2"], dataset=fewer)
+    assert resume_run(tmp_path / "r", ["train.max_steps=2"], dataset=tiny_images).fit()
+
+
 def test_non_finite_loss_stops_with_last_good_checkpoint(tiny_images, tmp_path):
     config = small(["train.epochs=3", "train.checkpoint_every=1000"])
     trainer = start_run(config, tmp_path / "run", tiny_images)

@@ -122,6 +122,7 @@ def resume_run(
     trainer = trainer_class(config)(
         config, dataset, hooks_for(world, run_dir, hooks), run_dir, world
     )
+    require_same_data(run_dir, trainer)
     ckpt = run_dir / CHECKPOINT
     if ckpt.exists():  # read_checkpoint refuses a folder or a damaged file in one line
         restore(trainer, read_checkpoint(ckpt, map_location=trainer.device))
@@ -134,6 +135,19 @@ def resume_run(
         config.save(run_dir / CONFIG)
     world.barrier()
     return trainer
+
+
+def require_same_data(run_dir: Path, trainer: Trainer) -> None:
+    """Refuse to resume on a training set of another size than the run trained on (files
+    added or removed, or a loader that now holds out a validation split): the checkpoint
+    would load, but the data order, and so the run, would silently differ."""
+    recorded = read_status(run_dir).get("train_examples")
+    if isinstance(recorded, int) and recorded != len(trainer.batches):
+        raise GannetError(
+            f"run {str(run_dir)!r} trained on {recorded} examples but its data now gives "
+            f"{len(trainer.batches)} ({trainer.config.data.name}: files added or removed, or "
+            "another split); resume with the data it trained on, or start a new run"
+        )
 
 
 def first_checkpoint_step(trainer: Trainer) -> int:
