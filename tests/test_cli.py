@@ -316,3 +316,11 @@ def test_eval_parzen_raw_scores_the_raw_weights_of_an_ema_run(tmp_path, capsys):
     ema = json.loads((run / "eval" / "parzen.json").read_text())
     raw = json.loads((run / "eval" / "parzen-raw.json").read_text())
     assert ema["test_ll"] != raw["test_ll"]
+    # gannet sample --raw draws from the raw weights too (the same noise, other images)
+    for name, extra in (("ema", []), ("raw", ["--raw"])):
+        out = str(tmp_path / f"{name}.npz")
+        assert main(["sample", str(run), "--n", "4", "--seed", "1", "--out", out, *extra]) == 0
+    import numpy as np
+
+    a, b = (np.load(tmp_path / f"{n}.npz")["samples"] for n in ("ema", "raw"))
+    assert a.shape == b.shape and not np.array_equal(a, b)

@@ -37,6 +37,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the truncation trick, psi in (0, 1]: w = w_avg + psi (w - w_avg), less varied "
         "samples nearer the average (stylegan-g runs; e.g. 0.7)",
     )
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="use G's raw weights, not their moving average (runs with train.ema > 0)",
+    )
     p.set_defaults(handler=_sample)
 
 
@@ -54,7 +59,9 @@ def _sample(args: argparse.Namespace) -> int:
         raise GannetError("--n must be at least 1")
     if args.seed is not None and not 0 <= args.seed <= MAX_INT:
         raise GannetError(f"--seed must be an integer from 0 to 2**63 - 1, got {args.seed}")
-    run = with_truncation(load_run(args.run, checkpoint=args.checkpoint), args.truncation)
+    run = with_truncation(
+        load_run(args.run, checkpoint=args.checkpoint, ema=not args.raw), args.truncation
+    )
     one, _ = run.sample_labelled(1, seed=args.seed, labels=args.label)
     check_samples_fit(args.n, one[0].numel(), "--n")
     samples, labels = run.sample_labelled(args.n, seed=args.seed, labels=args.label)
