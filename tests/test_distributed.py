@@ -138,6 +138,7 @@ def _rank_of(pid: int) -> int | None:
     return None
 
 
+@pytest.mark.slow  # three 2-process runs, about 70 s
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 def test_sigkill_of_one_rank_stops_the_job_and_resume_is_exact(tmp_path: Path) -> None:
     steps = 240

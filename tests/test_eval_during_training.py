@@ -47,7 +47,6 @@ def records(run: Path) -> list[dict]:
     return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.slow  # three short runs with evaluations: minutes on a loaded 2-core machine
 def test_eval_every_logs_metrics_and_resumes_bit_exactly(tiny_images, tmp_path, standin):
     config = small(["train.max_steps=8"])
     whole = tmp_path / "whole"

@@ -138,6 +138,7 @@ def test_summary_chooses_the_checkpoint_on_validation_not_test():
     assert summarize(mixed, 225.0)[0]["best"]["epoch"] == 20
 
 
+@pytest.mark.slow  # three epochs scored twice, about 75 s
 @needs_mnist
 def test_reproduce_table1_scores_the_average_of_the_last_epochs(tmp_path: Path):
     out = tmp_path / "t1"

@@ -68,7 +68,10 @@ def kill_when(out: Path, proc: subprocess.Popen, ready) -> None:
     proc.wait()
 
 
-@pytest.mark.parametrize(("schedule", "ema"), [("alternating", 0.0), ("simultaneous", 0.9)])
+@pytest.mark.parametrize(
+    ("schedule", "ema"),
+    [("alternating", 0.0), pytest.param("simultaneous", 0.9, marks=pytest.mark.slow)],
+)
 def test_sigkill_and_resume_is_bit_exact(mnist_path, tmp_path, schedule, ema):
     config = tmp_path / "c.toml"
     config.write_text(
@@ -110,6 +113,7 @@ def test_sigkill_and_resume_is_bit_exact(mnist_path, tmp_path, schedule, ema):
     assert steps == ref_steps
 
 
+@pytest.mark.slow  # about 40 s: CI runs the alternating SIGKILL case above
 def test_kill_before_first_checkpoint_then_resume(mnist_path, tmp_path):
     config = tmp_path / "c.toml"
     config.write_text(
