@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gannet.commands import add_raw_argument, add_truncation_argument
 from gannet.errors import GannetError
 from gannet.ranges import MAX_INT
 
@@ -24,19 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--per-class", type=int, required=True, metavar="N", help="samples of every class"
     )
     p.add_argument("--out", required=True, help="DIR (PNG files in class folders) or FILE.npz")
-    p.add_argument(
-        "--truncation",
-        type=float,
-        default=None,
-        metavar="PSI",
-        help="truncation psi in (0, 1] (generators with the truncation trick only)",
-    )
+    add_truncation_argument(p)
     p.add_argument("--checkpoint", help="a snapshot to use instead of the latest checkpoint")
-    p.add_argument(
-        "--raw",
-        action="store_true",
-        help="use G's raw weights, not their moving average (runs with train.ema > 0)",
-    )
+    add_raw_argument(p)
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--force", action="store_true", help="replace an existing --out")
     p.set_defaults(handler=_augment)

@@ -7,6 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
+from gannet.commands import add_raw_argument, add_truncation_argument
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
 from gannet.ranges import MAX_INT
@@ -33,18 +34,8 @@ def add_cas_parser(metrics: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="noise, subset and training seed")
     p.add_argument("--epochs", type=int, default=0, help="classifier epochs (default: recipe's)")
     p.add_argument("--checkpoint", help="a snapshot to evaluate instead of the latest checkpoint")
-    p.add_argument(
-        "--raw",
-        action="store_true",
-        help="score G's raw weights, not their moving average (runs with train.ema > 0)",
-    )
-    p.add_argument(
-        "--truncation",
-        type=float,
-        default=None,
-        metavar="PSI",
-        help="truncation psi in (0, 1] (generators with the truncation trick only)",
-    )
+    add_raw_argument(p)
+    add_truncation_argument(p)
     p.add_argument("--data-dir", help="folder holding the dataset files")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: PyTorch's)")
     p.add_argument("--no-cache", action="store_true", help="retrain the real-data reference")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gannet.commands import add_raw_argument, add_truncation_argument
 from gannet.errors import GannetError
 from gannet.ranges import MAX_INT
 
@@ -29,19 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="C",
         help="conditional runs: draw every sample from class C (default: uniform classes)",
     )
-    p.add_argument(
-        "--truncation",
-        type=float,
-        default=None,
-        metavar="PSI",
-        help="the truncation trick, psi in (0, 1]: w = w_avg + psi (w - w_avg), less varied "
-        "samples nearer the average (stylegan-g runs; e.g. 0.7)",
-    )
-    p.add_argument(
-        "--raw",
-        action="store_true",
-        help="use G's raw weights, not their moving average (runs with train.ema > 0)",
-    )
+    add_truncation_argument(p)
+    add_raw_argument(p)
     p.set_defaults(handler=_sample)
 
 
