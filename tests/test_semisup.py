@@ -51,12 +51,13 @@ def test_semi_supervised_cost_on_a_hand_computed_batch() -> None:
 def test_feature_matching_on_a_hand_case() -> None:
     real = torch.tensor([[1.0, 2.0, 0.0], [3.0, 0.0, 0.0]])  # mean (2, 1, 0)
     fake = torch.tensor([[0.0, 1.0, 1.0], [0.0, 1.0, 3.0]])  # mean (0, 1, 2)
-    assert float(SemiSupervised.feature_matching(real, fake)) == pytest.approx(8.0)  # 4 + 0 + 4
-    # Gradient of ||m_r - m_f||^2 w.r.t. each fake row: -2 (m_r - m_f) / n.
+    # (4 + 0 + 4) / 3 features: the authors' mean over features.
+    assert float(SemiSupervised.feature_matching(real, fake)) == pytest.approx(8.0 / 3)
+    # Gradient of ||m_r - m_f||^2 / 3 w.r.t. each fake row: -2 (m_r - m_f) / (3 n).
     fake.requires_grad_(True)
     SemiSupervised.feature_matching(real, fake).backward()
     assert fake.grad is not None
-    expected = np.tile(-2 * np.array([2.0, 0.0, -2.0]) / 2, (2, 1))
+    expected = np.tile(-2 * np.array([2.0, 0.0, -2.0]) / (3 * 2), (2, 1))
     np.testing.assert_allclose(fake.grad.numpy(), expected)
 
 

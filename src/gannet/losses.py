@@ -140,10 +140,11 @@ class SemiSupervised(Loss):
     Z = sum_k exp(l_k), i.e. D's real/fake logit is logsumexp(l). D's cost is the
     cross-entropy on labelled real rows plus the unsupervised cost on unlabelled real and
     fake rows, 0.5 * (mean softplus(-lse(l_real)) + mean softplus(lse(l_fake))) (the 0.5
-    of the authors' code); G is trained by feature matching, ||mean f(x) - mean f(G(z))||^2
-    on D's last hidden layer f. The costs need labelled batches and D's features, so the
-    loop is :class:`gannet.training.SemiSupervisedTrainer`; ``d_cost``/``value`` take the
-    real/fake logits lse(l) (what metrics.jsonl's d_real/d_fake columns summarise)."""
+    of the authors' code); G is trained by feature matching,
+    ||mean f(x) - mean f(G(z))||^2 / width on D's last hidden layer f. The costs need
+    labelled batches and D's features, so the loop is
+    :class:`gannet.training.SemiSupervisedTrainer`; ``d_cost``/``value`` take the real/fake
+    logits lse(l) (what metrics.jsonl's d_real/d_fake columns summarise)."""
 
     probabilistic = False  # G does not descend a cost of D(G(z)): no saturation warning
 
@@ -174,8 +175,10 @@ class SemiSupervised(Loss):
 
     @staticmethod
     def feature_matching(features_real: Tensor, features_fake: Tensor) -> Tensor:
-        """G's cost: the squared L2 distance between the mean real and mean fake features."""
-        return (features_real.mean(0) - features_fake.mean(0)).square().sum()
+        """G's cost: the squared L2 distance between the mean real and mean fake features,
+        divided by the number of features (the authors' code takes the mean; the paper's
+        ||.||^2 is this times the width)."""
+        return (features_real.mean(0) - features_fake.mean(0)).square().mean()
 
 
 LOSSES: Registry[type[Loss]] = Registry("loss")

@@ -35,9 +35,6 @@ from gannet.training.loop import Trainer
 from gannet.training.stats import DStep
 from gannet.training.validate import validate_config
 
-INIT_ROWS = 500
-"""Training rows D's data-dependent initialisation sees (the authors used 500)."""
-
 
 def labelled_rows(data: Dataset, n: int, seed: int) -> Tensor:
     """Indices into ``data.train`` of the ``n`` rows whose labels a semi-supervised run
@@ -101,9 +98,6 @@ class SemiSupervisedTrainer(Trainer):
         """Rows of the training split whose labels the run uses."""
         self.x_labelled = self.batches.x.index_select(0, self.labelled_index)
         self.y_labelled = data.train_labels.to(self.device, torch.long)[self.labelled_index]
-        init = getattr(self.D, "init_from_data", None)
-        if callable(init):  # a fresh run's D; a resumed run's weights replace it
-            init(self.batches.x[:INIT_ROWS])
 
     @property
     def semi_loss(self) -> SemiSupervised:
