@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from gannet.commands import add_raw_argument
 from gannet.commands.evaluate_cas import add_cas_parser
 from gannet.commands.evaluate_classify import add_classify_parser
 from gannet.commands.evaluate_features import add_feature_parsers
@@ -52,11 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     pz.add_argument("--seed", type=int, default=0, help="noise seed for the samples (default 0)")
     pz.add_argument("--checkpoint", help="a snapshot to evaluate instead of the latest checkpoint")
-    pz.add_argument(
-        "--raw",
-        action="store_true",
-        help="score G's raw weights, not their moving average (runs with train.ema > 0)",
-    )
+    add_raw_argument(pz)
     pz.add_argument("--samples-file", help="score these samples (.npz, values in [0, 1]) instead")
     pz.add_argument("--data", help="dataset for --samples-file (e.g. mnist)")
     pz.add_argument("--data-dir", help="folder holding the dataset files")
@@ -175,11 +172,7 @@ def _add_modes_parser(metrics: argparse._SubParsersAction) -> None:
     )
     md.add_argument("--seed", type=int, default=0, help="noise seed for the samples (default 0)")
     md.add_argument("--checkpoint", help="a snapshot to evaluate instead of the latest checkpoint")
-    md.add_argument(
-        "--raw",
-        action="store_true",
-        help="score G's raw weights, not their moving average (runs with train.ema > 0)",
-    )
+    add_raw_argument(md)
     md.add_argument("--samples-file", help="evaluate these samples (.npz, key 'samples') instead")
     md.add_argument("--data", help="dataset for --samples-file (mixture-2d, mnist, fashion-mnist)")
     md.add_argument(

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from gannet.commands import add_raw_argument
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
 
@@ -56,7 +57,7 @@ def add_feature_parsers(metrics: argparse._SubParsersAction) -> None:
         p.add_argument("--samples", type=int, default=10000, help="samples drawn from a run")
         p.add_argument("--seed", type=int, default=0, help="noise seed for the samples")
         p.add_argument("--checkpoint", help="a snapshot or averaged G to evaluate")
-        p.add_argument("--raw", action="store_true", help="G's raw weights, not the EMA")
+        add_raw_argument(p)
         p.add_argument(
             "--class", dest="label", type=int, help="conditional runs: samples of this class"
         )
