@@ -61,6 +61,28 @@ def test_feature_matching_on_a_hand_case() -> None:
     np.testing.assert_allclose(fake.grad.numpy(), expected)
 
 
+def test_salimans_d_gains_are_fixed_at_one_and_features_precede_the_last_noise() -> None:
+    from gannet.models.salimans import SalimansDiscriminator, WNLinear
+
+    torch.manual_seed(0)
+    d = SalimansDiscriminator((1, 8, 8), [24, 16], 4).train()
+    hidden = [m for m in d.body if isinstance(m, WNLinear)]
+    assert len(hidden) == 2
+    for layer in hidden:  # the hidden gains: buffers at 1, never trained
+        assert torch.equal(layer.g, torch.ones_like(layer.g))
+        assert all(p is not layer.g for p in d.parameters())
+    assert any(p is d.output.g for p in d.parameters())  # the output layer's gain trains
+    for layer in [*hidden, d.output]:  # directions v from N(0, 0.1^2)
+        assert 0.08 < float(layer.v.std()) < 0.12
+    x = torch.rand(64, 1, 8, 8)
+    f = d.features(x)
+    # After the last ReLU and before its noise: never negative, even in training mode
+    # (noise added after the ReLU would make some entries negative).
+    assert f.shape == (64, 16) and bool((f >= 0).all()) and bool((f > 0).any())
+    d.eval()
+    assert torch.equal(d(x), d.output(d.features(x)))  # no noise in evaluation mode
+
+
 def labelled_data(n: int = 240, classes: int = 4) -> Dataset:
     """Training rows whose brightness encodes their label; a test split of NaN images with
     impossible labels (99): a loop that touched either would fail or go NaN."""
