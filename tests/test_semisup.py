@@ -18,7 +18,7 @@ from gannet.data import Dataset
 from gannet.errors import GannetError
 from gannet.losses import SemiSupervised, make_loss
 from gannet.training import SemiSupervisedTrainer, resume_run, start_run, trainer_class
-from gannet.training.semisup import labelled_rows
+from gannet.training.semisup import d_ema_decay, labelled_rows
 
 
 def test_semi_supervised_cost_on_a_hand_computed_batch() -> None:
@@ -81,6 +81,13 @@ def test_salimans_d_gains_are_fixed_at_one_and_features_precede_the_last_noise()
     assert f.shape == (64, 16) and bool((f >= 0).all()) and bool((f > 0).any())
     d.eval()
     assert torch.equal(d(x), d.output(d.features(x)))  # no noise in evaluation mode
+
+
+def test_d_average_ramps_up_to_its_decay() -> None:
+    assert d_ema_decay(0.9999, 0) == pytest.approx(0.1)  # the first average is mostly D
+    assert d_ema_decay(0.9999, 90) == pytest.approx(0.91)
+    assert d_ema_decay(0.9999, 10**6) == 0.9999  # then the configured decay
+    assert d_ema_decay(0.5, 100) == 0.5 and d_ema_decay(0.5, 5) == pytest.approx(6 / 15)
 
 
 def labelled_data(n: int = 240, classes: int = 4) -> Dataset:
@@ -146,7 +153,9 @@ def test_labelled_subset_is_balanced_seeded_and_from_the_training_split() -> Non
 
 
 def test_trainer_class_and_exact_resume(tmp_path: Path) -> None:
-    config = semi_config("train.max_steps=8", "train.log_every=100", "train.checkpoint_every=100")
+    config = semi_config(
+        "train.max_steps=8", "train.log_every=100", "train.checkpoint_every=100", "train.d_ema=0.9"
+    )
     assert trainer_class(config) is SemiSupervisedTrainer
     assert trainer_class(Config()) is not SemiSupervisedTrainer
     whole = start_run(config, tmp_path / "whole", labelled_data())
@@ -159,7 +168,10 @@ def test_trainer_class_and_exact_resume(tmp_path: Path) -> None:
     resumed.fit()
     a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=True)
     b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
-    for part in ("generator", "discriminator"):
+    assert not torch.equal(  # D's average is kept, and is not D itself
+        a["discriminator_ema"]["output.v"], a["discriminator"]["output.v"]
+    )
+    for part in ("generator", "discriminator", "discriminator_ema"):
         assert a[part].keys() == b[part].keys()
         for key in a[part]:
             assert torch.equal(a[part][key], b[part][key]), (part, key)
@@ -199,6 +211,10 @@ def test_eval_classify_writes_its_json(
     assert 0 <= result["test_error"] <= 1 and result["labels"] == 100
     assert result["errors"] == sum(result["per_class_errors"])
     assert result["test_error"] == pytest.approx(result["errors"] / 10000)
+    assert result["weights"] == "average"  # the config keeps D's average (train.d_ema)
+    assert main(["eval", "classify", str(run), "--raw"]) == 0
+    raw = json.loads((run / "eval" / "classify-raw.json").read_text())
+    assert raw["weights"] == "raw" and raw["n"] == 10000
     assert main(["info", str(run)]) == 0
     assert "eval classify" in capsys.readouterr().out
 
@@ -211,6 +227,7 @@ def test_eval_classify_writes_its_json(
         (["data.name='gaussian-1d'", "data.n_samples=400"], "needs a labelled dataset"),
         (["data.labels=0"], "needs data.labels"),
         (["loss.name='non-saturating'"], "data.labels is for"),
+        (["loss.name='non-saturating'", "data.labels=0", "train.d_ema=0.99"], "train.d_ema"),
         (["train.schedule='simultaneous'"], "does not support"),
     ],
 )

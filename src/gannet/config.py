@@ -216,6 +216,11 @@ class TrainConfig:
     ema: float = ranged(0.0, 0, 1, open_high=True, note="0 = off; e.g. 0.999")
     """Keep an exponential moving average of G's weights with this decay (0 = off; e.g.
     0.999). Sample grids, snapshots, ``gannet sample`` and evaluation then use the average."""
+    d_ema: float = ranged(0.0, 0, 1, open_high=True, note="0 = off; e.g. 0.9999")
+    """Semi-supervised runs: keep an exponential moving average of D's weights with this
+    decay (Salimans et al. score the average; their code: 0.9999), ramped up as
+    min(d_ema, (1 + t) / (10 + t)) at generator step t so the random start fades.
+    ``gannet eval classify`` then scores the average (``--raw``: D's own weights)."""
     ema_rampup: float = ranged(0.0, 0, note="0 = off; StyleGAN2-ADA uses 0.05")
     """Ramp the average up (StyleGAN2-ADA): its half-life, in generator steps, is at most
     ema_rampup x the steps done, so early averages do not hold on to the random start."""

@@ -3,6 +3,7 @@ D and metrics. The folder's layout is described in :mod:`gannet.rundir`."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,8 @@ class Run:
     """True when ``generator`` holds the EMA average of G's weights (train.ema > 0)."""
     num_classes: int = 0
     """Classes of a conditional run (model.conditional); 0 for an unconditional one."""
+    discriminator_ema: nn.Module | None = None
+    """The moving average of D's weights (semi-supervised runs with train.d_ema > 0)."""
 
     def sample(
         self,
@@ -175,6 +178,11 @@ def load_run(
     try:
         g.load_state_dict(g_weights)
         d.load_state_dict(ckpt.discriminator)
+        d_ema = None
+        if ckpt.discriminator_ema is not None:
+            d_ema = copy.deepcopy(d)
+            d_ema.load_state_dict(ckpt.discriminator_ema)
+            d_ema.to(device).eval()
     except RuntimeError as e:
         first = str(e).splitlines()[0]
         raise GannetError(
@@ -194,6 +202,7 @@ def load_run(
         checkpoint=ckpt_path,
         uses_ema=uses_ema,
         num_classes=num_classes,
+        discriminator_ema=d_ema,
     )
 
 

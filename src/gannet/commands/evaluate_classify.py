@@ -25,6 +25,11 @@ def add_classify_parser(metrics: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run", help="run folder")
     p.add_argument("--checkpoint", help="a snapshot to evaluate instead of the latest checkpoint")
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="score D's own weights, not their moving average (runs with train.d_ema > 0)",
+    )
     p.add_argument("--data-dir", help="folder holding the dataset files")
     p.add_argument("--out", help="JSON result file (default: RUN/eval/classify.json)")
     p.set_defaults(handler=_classify)
@@ -47,20 +52,25 @@ def _classify(args: argparse.Namespace) -> int:
     data = load_dataset(DataConfig(**{**data_cfg.__dict__, **overrides}))
     if data.test is None or data.test_labels is None or len(data.test) == 0:
         raise GannetError(f"dataset {data.name!r} has no labelled test split to score D on")
-    result = classification_error(run.discriminator, data.test, data.test_labels)
-    out = Path(args.out) if args.out else run.path / "eval" / _stem(args.checkpoint)
+    averaged = run.discriminator_ema is not None and not args.raw
+    model = run.discriminator_ema if averaged else run.discriminator
+    assert model is not None
+    result = classification_error(model, data.test, data.test_labels)
+    out = Path(args.out) if args.out else run.path / "eval" / _stem(args.checkpoint, args.raw)
     record = {
         **result.to_dict(),
         "dataset": data.name,
         "labels": config.data.labels,
         "seed": config.train.seed,
+        "weights": "average" if averaged else "raw",
         "step": run.step,
         "epoch": run.epoch,
         "checkpoint": str(run.checkpoint),
         "seconds": time.perf_counter() - t0,
     }
     print(
-        f"{run.path} (epoch {run.epoch}, step {run.step}, {config.data.labels} labels): "
+        f"{run.path} (epoch {run.epoch}, step {run.step}, {config.data.labels} labels, "
+        f"D's {'averaged' if averaged else 'own'} weights): "
         f"test error {100 * result.error:.2f} % ({result.errors} of {result.n})"
     )
     atomic_write_bytes(out, (json.dumps(record, indent=2) + "\n").encode())
@@ -68,5 +78,6 @@ def _classify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stem(checkpoint: str | None) -> str:
-    return "classify.json" if not checkpoint else f"classify-{Path(checkpoint).stem}.json"
+def _stem(checkpoint: str | None, raw: bool) -> str:
+    name = "classify" if not checkpoint else f"classify-{Path(checkpoint).stem}"
+    return f"{name}-raw.json" if raw else f"{name}.json"

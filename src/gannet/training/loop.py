@@ -107,6 +107,8 @@ class Trainer(ModelPasses):
             self.world.is_main,
         )
         self.G, self.D, self.G_ema, self.loss = nets.G, nets.D, nets.G_ema, nets.loss
+        self.D_ema: nn.Module | None = None
+        """A moving average of D's weights (the semi-supervised trainer's train.d_ema)."""
         self.opt_g, self.opt_d, self.sched_g, self.sched_d = (
             nets.opt_g, nets.opt_d, nets.sched_g, nets.sched_d,
         )  # fmt: skip

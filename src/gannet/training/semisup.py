@@ -18,6 +18,7 @@ matching, so a resumed run replays the same draws.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,8 +33,15 @@ from gannet.losses import SEMI_SUPERVISED, SemiSupervised
 from gannet.training.distributed import World
 from gannet.training.hooks.base import Hook
 from gannet.training.loop import Trainer
+from gannet.training.networks import update_ema
 from gannet.training.stats import DStep
 from gannet.training.validate import validate_config
+
+
+def d_ema_decay(decay: float, step: int) -> float:
+    """The decay of D's average in generator step ``step`` (0-based): ``decay``, ramped up
+    as min(decay, (1 + step) / (10 + step)) so the random start does not linger."""
+    return min(decay, (1.0 + step) / (10.0 + step))
 
 
 def labelled_rows(data: Dataset, n: int, seed: int) -> Tensor:
@@ -98,6 +106,8 @@ class SemiSupervisedTrainer(Trainer):
         """Rows of the training split whose labels the run uses."""
         self.x_labelled = self.batches.x.index_select(0, self.labelled_index)
         self.y_labelled = data.train_labels.to(self.device, torch.long)[self.labelled_index]
+        if config.train.d_ema > 0:
+            self.D_ema = copy.deepcopy(self.D).requires_grad_(False).eval()
 
     @property
     def semi_loss(self) -> SemiSupervised:
@@ -134,6 +144,8 @@ class SemiSupervisedTrainer(Trainer):
         self.amp.step(self.opt_d, "d")
         self.clip_d()
         self.sched_d.after_update()
+        if self.D_ema is not None:
+            update_ema(self.D_ema, self.D, d_ema_decay(self.config.train.d_ema, self.progress.step))
         return DStep(cost, None, l_real.detach().logsumexp(1), l_fake.detach().logsumexp(1))
 
     def g_step(self) -> Tensor:

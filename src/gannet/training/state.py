@@ -57,6 +57,8 @@ class Checkpoint:
     discriminator: StateDict
     generator_ema: StateDict | None = None
     """G's exponential moving average (train.ema > 0)."""
+    discriminator_ema: StateDict | None = None
+    """D's exponential moving average (semi-supervised runs with train.d_ema > 0)."""
     num_classes: int = 0
     """Classes of a conditional run; 0 when unconditional."""
     step: int = 0
@@ -102,6 +104,7 @@ class Checkpoint:
             generator=self.generator,
             discriminator=self.discriminator,
             generator_ema=self.generator_ema,
+            discriminator_ema=self.discriminator_ema,
             num_classes=self.num_classes,
             step=self.step,
             epochs_completed=self.epochs_completed,
@@ -233,6 +236,7 @@ def capture(trainer: Trainer) -> Checkpoint:
         generator=trainer.G.state_dict(),
         discriminator=trainer.D.state_dict(),
         generator_ema=trainer.G_ema.state_dict() if trainer.G_ema is not None else None,
+        discriminator_ema=trainer.D_ema.state_dict() if trainer.D_ema is not None else None,
         opt_g=trainer.opt_g.state_dict(),
         opt_d=trainer.opt_d.state_dict(),
         step=p.step,
@@ -268,6 +272,10 @@ def restore(trainer: Trainer, ckpt: Checkpoint) -> None:
             if ckpt.generator_ema is None:
                 raise KeyError("generator_ema")
             trainer.G_ema.load_state_dict(ckpt.generator_ema)
+        if trainer.D_ema is not None:
+            if ckpt.discriminator_ema is None:
+                raise KeyError("discriminator_ema")
+            trainer.D_ema.load_state_dict(ckpt.discriminator_ema)
         trainer.opt_g.load_state_dict(ckpt.opt_g)
         trainer.opt_d.load_state_dict(ckpt.opt_d)
         p = trainer.progress

@@ -57,6 +57,11 @@ def validate_semi_supervised(config: Config) -> None:
             f"data.labels is for loss.name={SEMI_SUPERVISED!r}; set data.labels = 0 or "
             f"loss.name = {SEMI_SUPERVISED!r}"
         )
+    if config.train.d_ema and not semi:
+        raise GannetError(
+            f"train.d_ema averages the classifier D of loss.name={SEMI_SUPERVISED!r} runs; "
+            "set train.d_ema = 0 (train.ema averages G)"
+        )
     if not semi:
         return
     if not config.data.labels:
