@@ -16,11 +16,13 @@ and its accuracy on the 10,000 real test images is reported with the training ti
 arm (the classifier's, and for (c) and (d) the cGAN's on top). The cGAN is trained once per
 cell and shared by (c) and (d).
 
-The full grid (2 datasets x n in {100, 1000, 5000} x 3 seeds) takes hours on 2 CPU cores;
-run a part of it::
+The full grid (2 datasets x n in {100, 1000, 5000} x 3 seeds, 18 cells) at the defaults
+took about 6 minutes a cell on one idle AVX2 core, 1 h 50 min in all (docs/augmentation.md);
+run it, or a part of it::
 
+    GANNET_DATA=/work/shared/data python benchmarks/augmentation.py --threads 1
     GANNET_DATA=/work/shared/data python benchmarks/augmentation.py \\
-        --datasets mnist --n 100 --seeds 0 1 2 --gan-steps 1500 --threads 1
+        --datasets mnist --n 100 --seeds 0 1 2 --threads 1
 
 Every finished cell is written at once to ``--out`` (default
 ``benchmarks/results/augmentation.json``), and a rerun of the same command skips the cells
@@ -230,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", nargs="+", type=int, default=[100, 1000, 5000])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
-    p.add_argument("--gan-steps", type=int, default=2000, help="cGAN updates (default 2000)")
-    p.add_argument("--clf-steps", type=int, default=500, help="classifier steps per arm")
+    p.add_argument("--gan-steps", type=int, default=1000, help="cGAN updates (default 1000)")
+    p.add_argument("--clf-steps", type=int, default=300, help="classifier steps per arm")
     p.add_argument("--ratio", type=int, default=4, help="extra images per real one in b, c")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data-dir", default="")
