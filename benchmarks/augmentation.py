@@ -17,7 +17,7 @@ arm (the classifier's, and for (c) and (d) the cGAN's on top). The cGAN is train
 cell and shared by (c) and (d).
 
 The full grid (2 datasets x n in {100, 1000, 5000} x 3 seeds, 18 cells) at the defaults
-took about 6 minutes a cell on one idle AVX2 core, 1 h 50 min in all (docs/augmentation.md);
+took 5-7 minutes a cell on one idle AVX2 core, 1 h 57 min in all (docs/augmentation.md);
 run it, or a part of it::
 
     GANNET_DATA=/work/shared/data python benchmarks/augmentation.py --threads 1
