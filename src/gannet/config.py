@@ -228,6 +228,10 @@ class TrainConfig:
     """Size of the fixed noise batch drawn as a sample grid after each epoch."""
     progress: Literal["auto", "bar", "lines", "none"] = "auto"
     """auto: a progress bar on a terminal, plain log lines otherwise."""
+    tensorboard: bool = False
+    """Also write the run as TensorBoard event files in ``RUN/tensorboard/`` (every
+    metrics.jsonl scalar, the sample grids, evaluation results): ``tensorboard --logdir RUN``.
+    Needs ``pip install 'gannet[tensorboard]'``."""
     mode_check: bool = True
     """mixture-2d (ring, grid): at every logging interval, draw 2,500 samples from fixed
     noise, record ``modes_covered`` and ``high_quality`` in metrics.jsonl, and warn when the

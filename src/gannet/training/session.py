@@ -40,6 +40,7 @@ RESUMABLE_OVERRIDES = frozenset(
         "train.log_every",
         "train.checkpoint_every",
         "train.progress",
+        "train.tensorboard",  # writes event files beside metrics.jsonl; no training state
         "train.snapshot_every",
         "train.mode_check",  # measures G on its own fixed noise; touches no training state
         "train.eval_every",  # FID/KID/PRC during training: a private generator, likewise

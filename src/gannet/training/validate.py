@@ -26,6 +26,10 @@ def validate_config(config: Config) -> None:
         from gannet.training.hooks.evaluation import parse_eval_metrics
 
         parse_eval_metrics(config.train.eval_metrics, config.data.name)
+    if config.train.tensorboard:
+        from gannet.training.hooks.tensorboard import check_tensorboard
+
+        check_tensorboard()
 
 
 def validate_loss(config: Config) -> None:

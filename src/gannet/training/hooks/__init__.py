@@ -21,11 +21,13 @@ from gannet.training.hooks.samples import SampleGrids
 from gannet.training.hooks.signals import StopOnSignal
 from gannet.training.hooks.snapshots import Snapshots, snapshot_path
 from gannet.training.hooks.status import Diverged, StatusFile
+from gannet.training.hooks.tensorboard import TensorBoardEvents
 
 
 def run_hooks(run_dir: Path) -> list[Hook]:
     """The hooks of a full run in ``run_dir``: signals, mode monitor, metrics file, health,
-    console, sample grids, snapshots, curves, checkpoint and status file."""
+    console, sample grids, snapshots, curves, TensorBoard events (when ``train.tensorboard``), checkpoint and
+    status file."""
     run_dir = Path(run_dir)
     return [
         StopOnSignal(),
@@ -37,6 +39,7 @@ def run_hooks(run_dir: Path) -> list[Hook]:
         SampleGrids(run_dir),
         Snapshots(run_dir),
         Curves(run_dir),
+        TensorBoardEvents(run_dir),
         Checkpoints(run_dir),
         StatusFile(run_dir),
     ]
@@ -57,6 +60,7 @@ __all__ = [
     "Snapshots",
     "StatusFile",
     "StopOnSignal",
+    "TensorBoardEvents",
     "run_hooks",
     "snapshot_path",
 ]
