@@ -26,8 +26,8 @@ from gannet.training.hooks.tensorboard import TensorBoardEvents
 
 def run_hooks(run_dir: Path) -> list[Hook]:
     """The hooks of a full run in ``run_dir``: signals, mode monitor, metrics file, health,
-    console, sample grids, snapshots, curves, TensorBoard events (when ``train.tensorboard``), checkpoint and
-    status file."""
+    console, sample grids, snapshots, curves, TensorBoard events (``train.tensorboard``),
+    checkpoint and status file."""
     run_dir = Path(run_dir)
     return [
         StopOnSignal(),
