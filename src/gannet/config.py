@@ -44,6 +44,9 @@ class DataConfig:
     of the K classes, chosen by train.seed); the rest of the training set is unlabelled."""
     image_size: int = ranged(64, 1, 1024)
     """Side length images are resized to (``folder`` dataset only)."""
+    resize: Literal["crop", "pad", "stretch"] = "crop"
+    """``folder``: how a non-square image is made square: crop (the centred square), pad
+    (the whole image letterboxed on black) or stretch (the whole image, aspect not kept)."""
     strict: bool = False
     """``folder`` dataset: refuse a folder with unreadable image files (false: skip them with
     one warning line)."""

@@ -130,9 +130,14 @@ def _info(args: argparse.Namespace) -> int:
         f"progress     epoch {status.get('epoch')}, step {status.get('step')}, "
         f"{_num(status.get('elapsed_seconds', 0), '.0f')} s of training on {status.get('device')}"
     )
+    shape = (
+        f", {c.data.resize} to {c.data.image_size}x{c.data.image_size}"
+        if c.data.name == "folder"
+        else ""
+    )
     print(
         f"data         {c.data.name} ({status.get('train_examples')} examples from "
-        f"{status.get('data_source')})"
+        f"{status.get('data_source')}{shape})"
     )
     print(
         f"models       G {c.model.generator}, D {c.model.discriminator}, z {c.model.z_dim} "
