@@ -93,6 +93,9 @@ def test_a_model_that_does_not_fit_is_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "'net.1.weight'" in err[0]
     assert not (tmp_path / "f" / "config.toml").exists()
+    code = main(["train", "--resume", str(source), "--init-from", str(source)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "takes no --init-from" in err[0]
 
 
 def test_frozen_blocks_stay_bit_identical_and_the_run_resumes_exactly(
