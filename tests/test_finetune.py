@@ -99,7 +99,7 @@ def test_a_model_that_does_not_fit_is_one_line(
 
 
 def test_frozen_blocks_stay_bit_identical_and_the_run_resumes_exactly(
-    source: Path, tmp_path: Path
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     extra = (f"train.init_from='{source}'", "train.freeze_d=1", "train.checkpoint_every=3")
     fit(tuned("train.max_steps=6", *extra), tmp_path / "full")
@@ -121,6 +121,9 @@ def test_frozen_blocks_stay_bit_identical_and_the_run_resumes_exactly(
         assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
     status = json.loads((cut / "run.json").read_text())
     assert status["init_from"]["freeze_d"] == 1 and status["step"] == 6
+    capsys.readouterr()
+    assert main(["info", str(cut)]) == 0
+    assert "checkpoint.pt (step 6), D's first 1 blocks frozen" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
