@@ -19,6 +19,7 @@ import torch
 from gannet.cli import main
 from gannet.config import Config
 from gannet.training import start_run
+from gannet.training.hooks import Checkpoints
 
 CONFIG = """
 [data]
@@ -178,3 +179,27 @@ def test_sigkill_of_one_rank_stops_the_job_and_resume_is_exact(tmp_path: Path) -
     ref_lines = [json.loads(x) for x in (reference / "metrics.jsonl").read_text().splitlines()]
     run_lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["d_loss"] for r in run_lines] == [r["d_loss"] for r in ref_lines]
+
+
+@pytest.mark.slow  # a 2-process run and a 1-process one: 30 s of CPU, 100 s on a loaded machine
+def test_two_ranks_with_micro_batches_train_the_same_weights(tmp_path: Path, capsys) -> None:
+    """train.batch_gpu with --nproc: each rank accumulates 2 micro-batches of 25, then the
+    ranks average; the same update as one process with the whole batch of 100."""
+    config = write_config(tmp_path, 20)
+    done = gannet(
+        "train", str(config), "--out", str(tmp_path / "r2"), "--nproc", "2",
+        "--set", "train.batch_gpu=25",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    start_run(Config.load(config), tmp_path / "r1", hooks=[Checkpoints(tmp_path / "r1")]).fit()
+    a, b = weights(tmp_path / "r1"), weights(tmp_path / "r2")
+    for name in a:
+        scale = float(a[name].abs().max()) + 1e-12
+        assert float((a[name] - b[name]).abs().max()) / scale < 1e-5, name
+    code = main(["train", str(config), "--out", str(tmp_path / "r3"), "--nproc", "2",
+                 "--set", "train.batch_gpu=20"])  # fmt: skip
+    err = capsys.readouterr().err  # refused before any process starts
+    assert (
+        code == 2 and "batch_gpu = 20 does not divide the batch of 50 (2 processes' share)" in err
+    )
+    assert not (tmp_path / "r3").exists()

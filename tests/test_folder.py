@@ -181,9 +181,9 @@ def test_cache_is_used_and_invalidated(
     coloured(root, 8)
     calls: list[str] = []
 
-    def counting(path: Path, size: int) -> tuple[np.ndarray, bool]:
+    def counting(path: Path, size: int, resize: str = "crop") -> tuple[np.ndarray, bool]:
         calls.append(path.name)
-        return decode_image(path, size)
+        return decode_image(path, size, resize)  # type: ignore[arg-type]
 
     monkeypatch.setattr(folder_mod, "decode_image", counting)
     first = load_dataset(folder_cfg(root))

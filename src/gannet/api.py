@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from gannet.config import Config
@@ -17,12 +18,21 @@ def train(
     *,
     overrides: list[str] | None = None,
     dataset: Dataset | None = None,
+    init_from: str | Path | None = None,
+    freeze_d: int | None = None,
 ) -> Run:
     """Train a GAN (``gannet train CONFIG --out OUT``) and return the loaded run.
 
     ``config`` is a :class:`Config`, a TOML path or a bundled config's name (``gannet
     configs``); ``dataset`` replaces the configured data (e.g. an in-memory tensor wrapped
-    in :class:`gannet.data.Dataset`)."""
+    in :class:`gannet.data.Dataset`). ``init_from`` (a run folder or checkpoint file) and
+    ``freeze_d`` set train.init_from and train.freeze_d (``--init-from``, ``--freeze-d``):
+    fine-tuning, docs/finetuning.md."""
+    overrides = list(overrides or [])
+    if init_from is not None:
+        overrides.append(f"train.init_from={json.dumps(str(init_from))}")
+    if freeze_d is not None:
+        overrides.append(f"train.freeze_d={int(freeze_d)}")
     if not isinstance(config, Config):
         config = Config.load(find_config(config), overrides)
     elif overrides:

@@ -44,6 +44,9 @@ class DataConfig:
     of the K classes, chosen by train.seed); the rest of the training set is unlabelled."""
     image_size: int = ranged(64, 1, 1024)
     """Side length images are resized to (``folder`` dataset only)."""
+    resize: Literal["crop", "pad", "stretch"] = "crop"
+    """``folder``: how a non-square image is made square: crop (the centred square), pad
+    (the whole image letterboxed on black) or stretch (the whole image, aspect not kept)."""
     strict: bool = False
     """``folder`` dataset: refuse a folder with unreadable image files (false: skip them with
     one warning line)."""
@@ -186,6 +189,10 @@ class TrainConfig:
     """Discriminator steps per generator step (alternating); WGAN's n_critic (5 in the WGAN
     and WGAN-GP papers)."""
     batch_size: int = ranged(100, 1, 65_536)
+    batch_gpu: int = ranged(0, 0, 65_536, note="0 = the whole batch at once")
+    """Micro-batch: each update runs D and G on batch_gpu examples at a time and sums the
+    gradients (accumulation) up to the same global batch_size (0 = no accumulation; must
+    divide each process's share of batch_size)."""
     epochs: int = ranged(5, 1)
     """Stop after this many epochs (one epoch = one pass of D over the training data)."""
     max_steps: int = ranged(0, 0, note="0 = no limit")
@@ -247,6 +254,13 @@ class TrainConfig:
     eval_metrics: list[str] = field(default_factory=lambda: ["fid"])
     """Feature metrics for ``eval_every``: fid, kid or prc, optionally with an extractor
     (fid_inception, kid_mnist-classifier); bare names use the dataset's gannet classifier."""
+    init_from: str = ""
+    """Fine-tuning: a run folder (its checkpoint.pt) or a checkpoint or snapshot file whose
+    G, D and EMA weights this run starts from ('' = random initialisation); the optimizers
+    start fresh. Read once, when the run starts."""
+    freeze_d: int = ranged(0, 0, 1024, note="0 = none")
+    """FreezeD (Mo et al., 2020): keep the parameters of D's first N blocks (from the input)
+    fixed; needs train.init_from. Blocks per model: see docs/finetuning.md."""
     augment: str = ""
     """DiffAugment (Zhao et al., 2020), images only: comma-separated policies from color,
     translation, cutout applied differentiably to every image D sees in training, real and

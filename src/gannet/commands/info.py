@@ -130,9 +130,14 @@ def _info(args: argparse.Namespace) -> int:
         f"progress     epoch {status.get('epoch')}, step {status.get('step')}, "
         f"{_num(status.get('elapsed_seconds', 0), '.0f')} s of training on {status.get('device')}"
     )
+    shape = (
+        f", {c.data.resize} to {c.data.image_size}x{c.data.image_size}"
+        if c.data.name == "folder"
+        else ""
+    )
     print(
         f"data         {c.data.name} ({status.get('train_examples')} examples from "
-        f"{status.get('data_source')})"
+        f"{status.get('data_source')}{shape})"
     )
     print(
         f"models       G {c.model.generator}, D {c.model.discriminator}, z {c.model.z_dim} "
@@ -140,9 +145,16 @@ def _info(args: argparse.Namespace) -> int:
         + (f", conditional (D by {c.model.d_conditioning})" if c.model.conditional else "")
     )
     print(
-        f"training     {c.train.schedule}, k={c.train.k}, batch {c.train.batch_size}, loss "
-        f"{c.loss.name}, {c.optim.name} lr {c.optim.lr}, seed {c.train.seed}"
+        f"training     {c.train.schedule}, k={c.train.k}, batch {c.train.batch_size}"
+        + (f" in micro-batches of {c.train.batch_gpu}" if c.train.batch_gpu else "")
+        + f", loss {c.loss.name}, {c.optim.name} lr {c.optim.lr}, seed {c.train.seed}"
     )
+    init = status.get("init_from")
+    if isinstance(init, dict):
+        print(
+            f"fine-tuned   from {init.get('source')} (step {init.get('step')}), "
+            f"D's first {init.get('freeze_d', 0)} blocks frozen"
+        )
     if last:
         m = {k: _num(last.get(k, ""), spec) for k, spec in LAST_METRICS.items()}
         print(

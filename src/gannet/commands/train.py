@@ -32,6 +32,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="override a config value (repeatable), e.g. --set train.epochs=300",
     )
     p.add_argument("--out", metavar="DIR", help="run folder (default: runs/NNNNN-<dataset>)")
+    p.add_argument(
+        "--init-from",
+        metavar="RUN",
+        help="start G, D and their EMA from a trained run's weights (or a checkpoint or "
+        "snapshot file); optimizers fresh (train.init_from)",
+    )
+    p.add_argument(
+        "--freeze-d",
+        type=int,
+        metavar="N",
+        help="with --init-from: keep D's first N blocks fixed (FreezeD; train.freeze_d)",
+    )
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the dataset files")
     p.add_argument(
         "--nproc",
@@ -64,9 +76,17 @@ def _config(args: argparse.Namespace) -> tuple[Config | None, list[str]]:
     overrides = list(args.overrides)
     if args.data_dir:
         overrides.append(f"data.data_dir={json.dumps(args.data_dir)}")
+    if args.init_from:
+        overrides.append(f"train.init_from={json.dumps(args.init_from)}")
+    if args.freeze_d is not None:
+        overrides.append(f"train.freeze_d={args.freeze_d}")
     if args.resume:
         if args.config or args.out:
             raise GannetError("--resume RUN takes no CONFIG and no --out: the run has both")
+        if args.init_from or args.freeze_d is not None:
+            raise GannetError(
+                "--resume RUN takes no --init-from or --freeze-d: the run keeps its own"
+            )
         return None, overrides
     if not args.config:
         raise GannetError("give a config file (e.g. configs/mnist-paper.toml) or --resume RUN")
@@ -107,6 +127,7 @@ def _run_worker(args: argparse.Namespace) -> int:
 def _launch(args: argparse.Namespace) -> int:
     """Check what can be checked here, then start ``--nproc`` processes."""
     from gannet.rundir import CONFIG, default_run_dir, require_run_dir
+    from gannet.training.accumulate import micro_batches
     from gannet.training.distributed import World
     from gannet.training.launch import launch
     from gannet.training.validate import validate_config
@@ -118,11 +139,16 @@ def _launch(args: argparse.Namespace) -> int:
     else:
         run_dir = str(args.out or default_run_dir(config.data.name))
     validate_config(config)
-    World(size=args.nproc).check_batch(config.train.batch_size)
+    share = World(size=args.nproc).check_batch(config.train.batch_size)
+    micro_batches(config.train.batch_gpu, share, args.nproc)
     argv = ["train", *([args.config] if args.config else [])]
     argv += ["--resume", run_dir] if args.resume else ["--out", run_dir]
     for item in args.overrides:
         argv += ["--set", item]
+    if args.init_from:
+        argv += ["--init-from", args.init_from]
+    if args.freeze_d is not None:
+        argv += ["--freeze-d", str(args.freeze_d)]
     if args.data_dir:
         argv += ["--data-dir", args.data_dir]
     return launch(args.nproc, argv, run_dir)

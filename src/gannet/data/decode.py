@@ -9,9 +9,17 @@
   often black or noise.)
 - Palette (P), CMYK, YCbCr, LAB, HSV: converted to RGB by Pillow.
 - Animated GIF/WebP and multi-page TIFF: the first frame.
-- Then a centre crop to a square and a Lanczos resize to ``size`` x ``size``. Large JPEGs are
-  first decoded at a reduced scale (Pillow's ``draft``: 1/2, 1/4 or 1/8) that keeps the crop
-  at least twice ``size``, which makes them several times faster to read.
+- Then the image is made ``size`` x ``size`` by one of :data:`RESIZE_RULES` (``data.resize``),
+  each with a Lanczos resample:
+
+  * ``crop`` (the default): the centred square of side min(width, height), resized;
+  * ``pad``: the whole image, its longer side resized to ``size`` (aspect ratio kept),
+    centred on black (letterbox; for a gray image, gray level 0);
+  * ``stretch``: the whole image resized to the square, its aspect ratio not kept.
+
+  Large JPEGs are first decoded at a reduced scale (Pillow's ``draft``: 1/2, 1/4 or 1/8)
+  that keeps what is resized at least twice ``size`` on the side that matters, which makes
+  them several times faster to read.
 
 Any file Pillow cannot read (truncated, corrupt, not an image, a decompression bomb) raises
 :class:`UnreadableImage` with the reason.
@@ -21,12 +29,20 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 DECODE_VERSION = 2
 """Bumped whenever the pixels this module produces change (the decoded-image cache key)."""
+
+Resize = Literal["crop", "pad", "stretch"]
+RESIZE_RULES: tuple[Resize, ...] = ("crop", "pad", "stretch")
+"""How a non-square image is made square (``data.resize``); see this module's docstring."""
+
+PAD_COLOUR = 0
+"""The letterbox of ``pad``: black (every channel 0)."""
 
 IMAGE_EXTENSIONS = (
     ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".bmp", ".gif", ".tif", ".tiff",
@@ -72,36 +88,48 @@ def _on_white(img: Image.Image) -> Image.Image:
     return flat.convert("L") if gray else flat
 
 
-def _draft(img: Image.Image, size: int) -> None:
-    """Let a JPEG decode at 1/2, 1/4 or 1/8 scale when the crop stays >= 2 * size."""
+def _draft(img: Image.Image, size: int, resize: Resize = "crop") -> None:
+    """Let a JPEG decode at 1/2, 1/4 or 1/8 scale when what is resized stays >= 2 * size:
+    the shorter side for crop and stretch, the longer one for pad."""
     if img.format != "JPEG":
         return
     w, h = img.size
-    scale = min(w, h) / (2 * size)
+    scale = (max(w, h) if resize == "pad" else min(w, h)) / (2 * size)
     if scale >= 2:
         img.draft(img.mode, (math.ceil(w / scale), math.ceil(h / scale)))
 
 
-def decode_image(path: Path, size: int) -> tuple[np.ndarray, bool]:
-    """(uint8 array (size, size, C) with C = 1 or 3, is_gray) for one file."""
+def make_square(img: Image.Image, size: int, resize: Resize = "crop") -> Image.Image:
+    """``img`` (L or RGB) as ``size`` x ``size`` by the rule ``resize``."""
+    w, h = img.size
+    if resize == "pad":
+        return ImageOps.pad(img, (size, size), Image.Resampling.LANCZOS, color=PAD_COLOUR)
+    if resize == "crop":
+        s = min(w, h)
+        left, top = (w - s) // 2, (h - s) // 2
+        img = img.crop((left, top, left + s, top + s))  # not resize(box=): it reads outside
+    if img.size != (size, size):
+        img = img.resize((size, size), Image.Resampling.LANCZOS)
+    return img
+
+
+def decode_image(path: Path, size: int, resize: Resize = "crop") -> tuple[np.ndarray, bool]:
+    """(uint8 array (size, size, C) with C = 1 or 3, is_gray) for one file, made square by
+    the rule ``resize`` (:data:`RESIZE_RULES`)."""
+    if resize not in RESIZE_RULES:
+        raise ValueError(f"unknown resize rule {resize!r}; choose one of {RESIZE_RULES}")
     try:
         with Image.open(path) as opened:
-            _draft(opened, size)
+            _draft(opened, size, resize)
             opened.load()  # the first frame, in full: a truncated file fails here
             img = ImageOps.exif_transpose(opened) or opened
             gray = img.mode in GRAY_MODES
             if img.mode in _WIDE_MODES:
                 img = _to_8bit(img)
             img = _on_white(img)
-            w, h = img.size
-            s = min(w, h)
-            if s < 1:
+            if min(img.size) < 1:
                 raise UnreadableImage("the image is empty")
-            left, top = (w - s) // 2, (h - s) // 2
-            img = img.crop((left, top, left + s, top + s))  # not resize(box=): it reads outside
-            if s != size:
-                img = img.resize((size, size), Image.Resampling.LANCZOS)
-            array = np.asarray(img, dtype=np.uint8)
+            array = np.asarray(make_square(img, size, resize), dtype=np.uint8)
     except _READ_ERRORS as e:
         raise UnreadableImage(str(e) or type(e).__name__) from None
     if array.ndim == 2:

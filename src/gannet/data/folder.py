@@ -3,9 +3,10 @@
 Files ending in one of :data:`~gannet.data.decode.IMAGE_EXTENSIONS` (PNG, JPEG, WebP, BMP,
 GIF, TIFF; any case) anywhere under ``data_dir`` are read in sorted path order; every other
 file, and anything hidden (a name starting with a dot, e.g. macOS's ``._photo.jpg``), is
-ignored. Each image is centre-cropped to a square and resized to ``image_size`` (Lanczos);
-how each format becomes RGB or gray is :mod:`gannet.data.decode`. Images are held as uint8
-``(N, 1, S, S)`` when every file is gray, otherwise ``(N, 3, S, S)``
+ignored. Each image is made square by ``data.resize`` (crop: the centred square, the
+default; pad: letterboxed on black; stretch: resized whole) and resized to ``image_size``
+(Lanczos); how each format becomes RGB or gray is :mod:`gannet.data.decode`. Images are
+held as uint8 ``(N, 1, S, S)`` when every file is gray, otherwise ``(N, 3, S, S)``
 (:meth:`Dataset.as_float` gives floats in [0, 1]).
 
 Files that cannot be read (truncated, corrupt, not really images) are skipped with one
@@ -38,7 +39,7 @@ import torch
 from gannet.config import DataConfig
 from gannet.data.balanced import balanced_indices
 from gannet.data.base import DATASETS, Dataset, DatasetEntry, load_options
-from gannet.data.decode import IMAGE_EXTENSIONS, UnreadableImage, decode_image
+from gannet.data.decode import IMAGE_EXTENSIONS, Resize, UnreadableImage, decode_image
 from gannet.data.imagecache import Decoded, cache_file, cache_key, read_cache, write_cache
 from gannet.data.locate import apply_subset
 from gannet.data.progress import Progress, warn
@@ -123,10 +124,16 @@ def worker_count(threads: int) -> int:
 
 
 def decode_files(
-    root: Path, names: list[str], size: int, threads: int = 0, progress: str = "none"
+    root: Path,
+    names: list[str],
+    size: int,
+    threads: int = 0,
+    progress: str = "none",
+    resize: Resize = "crop",
 ) -> Decoded:
     """Decode the files ``names`` (relative to ``root``) as uint8 (N, C, size, size), C = 1
-    when every readable file is gray, on :func:`worker_count` threads, showing ``progress``."""
+    when every readable file is gray, made square by ``resize``, on :func:`worker_count`
+    threads, showing ``progress``."""
     n = len(names)
     out = np.empty((n, 3, size, size), dtype=np.uint8)
     gray = np.zeros(n, dtype=bool)
@@ -136,7 +143,7 @@ def decode_files(
         stop = min(start + CHUNK, n)
         for i in range(start, stop):
             try:
-                array, gray[i] = decode_image(root / names[i], size)
+                array, gray[i] = decode_image(root / names[i], size, resize)
             except UnreadableImage as e:
                 reasons[i] = str(e)
                 continue
@@ -166,17 +173,17 @@ def decode_files(
     return Decoded(out, [names[i] for i in bad], [reasons[i] for i in bad])
 
 
-def _decoded(root: Path, listing: Listing, size: int) -> Decoded:
+def _decoded(root: Path, listing: Listing, size: int, resize: Resize) -> Decoded:
     """The decoded folder, from the cache when it is current (else decoded and cached)."""
     opts = load_options()
     names = [name for name, _, _ in listing]
     if len(names) < CACHE_FROM:
-        return decode_files(root, names, size, opts.threads, opts.progress)
-    path = cache_file(cache_key(listing, size))
+        return decode_files(root, names, size, opts.threads, opts.progress, resize)
+    path = cache_file(cache_key(listing, size, resize))
     cached = read_cache(path, len(names), size)
     if cached is not None:
         return cached
-    decoded = decode_files(root, names, size, opts.threads, opts.progress)
+    decoded = decode_files(root, names, size, opts.threads, opts.progress, resize)
     write_cache(path, decoded)
     return decoded
 
@@ -209,7 +216,8 @@ def _check_unreadable(decoded: Decoded, total: int, root: Path, strict: bool) ->
 
 
 def load_folder(cfg: DataConfig) -> Dataset:
-    """Every image under ``cfg.data_dir`` as uint8 (N, C, image_size, image_size)."""
+    """Every image under ``cfg.data_dir`` as uint8 (N, C, image_size, image_size), made
+    square by ``cfg.resize``."""
     root = _root(cfg)
     if cfg.image_size <= 0:
         raise GannetError(f"data.image_size must be a positive integer, got {cfg.image_size}")
@@ -217,7 +225,7 @@ def load_folder(cfg: DataConfig) -> Dataset:
     if not listing:
         kinds = ", ".join(IMAGE_EXTENSIONS)
         raise GannetError(f"no images ({kinds}) found under {root}; put your images there")
-    decoded = _decoded(root, listing, cfg.image_size)
+    decoded = _decoded(root, listing, cfg.image_size, cfg.resize)
     _check_unreadable(decoded, len(listing), root, cfg.strict)
     unreadable = set(decoded.bad)
     relative = [name for name, _, _ in listing if name not in unreadable]

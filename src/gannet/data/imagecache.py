@@ -1,15 +1,16 @@
 """The decoded-image cache of image folders: a second run on the same folder starts in seconds.
 
-One file per (folder contents, image size): ``<gannet cache>/folder-images/<key>.npz``
-(:func:`gannet.data.cache_dir`, i.e. ``$GANNET_CACHE``, ``$XDG_CACHE_HOME/gannet`` or
-``~/.cache/gannet``). The key is a SHA-256 of the sorted relative paths of the image files
-with each file's size and modification time (nanoseconds), ``image_size`` and
-:data:`~gannet.data.decode.DECODE_VERSION`: adding, removing, renaming, rewriting or touching
-a file decodes the folder again. The file holds the uint8 images (N, C, S, S), the relative
-paths of the files that could not be read and why; it is written atomically and read with
-``allow_pickle=False``. A cache file that cannot be read is ignored with one warning line
-and rewritten; an unwritable cache folder only costs the decoding next time. Old entries are
-never deleted automatically: delete the folder to reclaim the space.
+One file per (folder contents, image size, resize rule):
+``<gannet cache>/folder-images/<key>.npz`` (:func:`gannet.data.cache_dir`, i.e. ``$GANNET_CACHE``,
+``$XDG_CACHE_HOME/gannet`` or ``~/.cache/gannet``). The key is a SHA-256 of the sorted
+relative paths of the image files with each file's size and modification time (nanoseconds),
+``image_size``, the resize rule (``data.resize``) and
+:data:`~gannet.data.decode.DECODE_VERSION`: adding, removing, renaming, rewriting or
+touching a file decodes the folder again. The file holds the uint8 images (N, C, S, S), the
+relative paths of the files that could not be read and why; it is written atomically and
+read with ``allow_pickle=False``. A cache file that cannot be read is ignored with one
+warning line and rewritten; an unwritable cache folder only costs the decoding next time.
+Old entries are never deleted automatically: delete the folder to reclaim the space.
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ class Decoded:
     """Why each of them could not be read."""
 
 
-def cache_key(listing: list[tuple[str, int, int]], image_size: int) -> str:
+def cache_key(listing: list[tuple[str, int, int]], image_size: int, resize: str = "crop") -> str:
     """The SHA-256 (hex) naming the decoded cache of a folder's ``listing`` (relative path,
-    size, mtime in ns per image file) at ``image_size``."""
+    size, mtime in ns per image file) at ``image_size``, made square by ``resize``."""
     h = hashlib.sha256()
-    h.update(json.dumps({"version": DECODE_VERSION, "size": image_size}).encode())
+    head = {"version": DECODE_VERSION, "size": image_size, "resize": resize}
+    h.update(json.dumps(head).encode())
     for name, size, mtime_ns in listing:
         h.update(f"\0{name}\0{size}\0{mtime_ns}".encode())
     return h.hexdigest()

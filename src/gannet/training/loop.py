@@ -30,8 +30,10 @@ from gannet.data import Dataset, load_dataset
 from gannet.data.base import float_mean
 from gannet.errors import GannetError
 from gannet.optim import linear_lr
+from gannet.training import accumulate
 from gannet.training.batches import Batches
 from gannet.training.distributed import World
+from gannet.training.finetune import freeze_d, thaw, trainable
 from gannet.training.hooks.base import Hook, HookList
 from gannet.training.networks import (
     build_networks,
@@ -115,6 +117,11 @@ class Trainer(ModelPasses):
         self.clip, self.separate_d_passes = nets.clip, nets.separate_d_passes
         self.amp = Precision(tc.precision, self.device)
         prepare_for_device(self, tc.compile, tc.sync_bn)
+        # FreezeD's fixed D parameters; micro-batches per update (train.batch_gpu); what
+        # run.json records of train.init_from (set by start_run).
+        self.frozen_d = freeze_d(self.D, tc.freeze_d, config.model.discriminator)
+        self.micro = accumulate.micro_batches(tc.batch_gpu, self.m, self.world.size)
+        self.initialised_from: dict[str, Any] | None = None
         self.world.broadcast_weights([self.G, self.D])
         self.rank_rng: list[Tensor] | None = None
         """Every rank's dropout stream at the last checkpoint (distributed runs)."""
@@ -132,40 +139,47 @@ class Trainer(ModelPasses):
     def d_step(self, x: Tensor, y: Tensor | None = None) -> DStep:
         """One discriminator update on the real minibatch ``x`` (labels ``y``) and a fresh
         fake one: D ascends its stochastic gradient (descends its cost, penalties added);
-        then WGAN's clipping and the paper's lr decay."""
+        then WGAN's clipping and the paper's lr decay. With train.batch_gpu, the gradient
+        is accumulated over micro-batches of the same draws (:mod:`.accumulate`)."""
         z, y_fake = self.noise(len(x)), self.fake_labels(len(x))
-        with torch.no_grad(), self.autocast():
-            fake = self.generate(z, y_fake)
-        with self.autocast():
-            d_real, d_fake = self.d_real_fake(x, fake, y, y_fake)
-        cost = self.config.loss.d_cost_scale * self.loss.d_cost(d_real, d_fake)
-        penalty = self.d_penalty(x, fake, y)
-        if penalty is not None:
-            cost = cost + penalty
         self.opt_d.zero_grad(set_to_none=True)
-        self.amp.scale(cost, "d").backward()
+        parts = []
+        for xs, ys, zs, yfs in accumulate.split(self.micro, x, y, z, y_fake):
+            with torch.no_grad(), self.autocast():
+                fake = self.generate(zs, yfs)
+            with self.autocast():
+                d_real, d_fake = self.d_real_fake(xs, fake, ys, yfs)
+            cost = self.config.loss.d_cost_scale * self.loss.d_cost(d_real, d_fake)
+            penalty = self.d_penalty(xs, fake, ys)
+            if penalty is not None:
+                cost = cost + penalty
+            self.amp.scale(accumulate.share(cost, self.micro), "d").backward()
+            parts.append(DStep(cost, penalty, d_real, d_fake))
         self.world.average_grads(self.D)
         self.amp.step(self.opt_d, "d")
         self.clip_d()
         self.sched_d.after_update()
-        return DStep(cost, penalty, d_real, d_fake)
+        return accumulate.combine(parts)
 
     def g_step(self) -> Tensor:
-        """One generator update on fresh noise, D held fixed: G descends its cost."""
+        """One generator update on fresh noise, D held fixed: G descends its cost (over
+        micro-batches with train.batch_gpu)."""
         z, y_fake = self.noise(self.m), self.fake_labels(self.m)
         self.D.requires_grad_(False)  # no weight gradients for D here
         try:
-            with self.autocast():
-                d_fake = self.discriminate(self.generate(z, y_fake), y_fake).float()
-            cost = self.loss.g_cost(d_fake)
             self.opt_g.zero_grad(set_to_none=True)
-            self.amp.scale(cost, "g").backward()
+            costs = []
+            for zs, yfs in accumulate.split(self.micro, z, y_fake):
+                with self.autocast():
+                    d_fake = self.discriminate(self.generate(zs, yfs), yfs).float()
+                costs.append(self.loss.g_cost(d_fake))
+                self.amp.scale(accumulate.share(costs[-1], self.micro), "g").backward()
             self.world.average_grads(self.G)
             self.amp.step(self.opt_g, "g")
             self.sched_g.after_update()
         finally:
-            self.D.requires_grad_(True)
-        return cost
+            thaw(self.D, self.frozen_d)  # FreezeD's blocks stay frozen
+        return costs[0] if self.micro == 1 else torch.stack(costs).detach().mean()
 
     def alternating_iteration(self) -> StepResult:
         """One iteration of Algorithm 1: k D updates on fresh minibatches, then one G update."""
@@ -187,7 +201,7 @@ class Trainer(ModelPasses):
         if penalty is not None:
             d_cost = d_cost + penalty
         g_cost = self.loss.g_cost(d_fake)
-        d_params, g_params = list(self.D.parameters()), list(self.G.parameters())
+        d_params, g_params = trainable(self.D.parameters()), list(self.G.parameters())
         d_grads = torch.autograd.grad(self.amp.scale(d_cost, "d"), d_params, retain_graph=True)
         g_grads = torch.autograd.grad(self.amp.scale(g_cost, "g"), g_params)
         for p, g in zip(d_params + g_params, d_grads + g_grads, strict=True):

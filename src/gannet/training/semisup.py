@@ -31,6 +31,7 @@ from gannet.data.balanced import balanced_indices
 from gannet.errors import GannetError
 from gannet.losses import SEMI_SUPERVISED, SemiSupervised
 from gannet.training.distributed import World
+from gannet.training.finetune import thaw
 from gannet.training.hooks.base import Hook
 from gannet.training.loop import Trainer
 from gannet.training.networks import update_ema
@@ -164,5 +165,5 @@ class SemiSupervisedTrainer(Trainer):
             self.amp.step(self.opt_g, "g")
             self.sched_g.after_update()
         finally:
-            self.D.requires_grad_(True)
+            thaw(self.D, self.frozen_d)  # FreezeD's blocks stay frozen
         return cost

@@ -25,6 +25,7 @@ from gannet.rundir import (
     require_run_dir,
 )
 from gannet.training.distributed import World
+from gannet.training.finetune import initialise_from
 from gannet.training.hooks import Health, Hook, StatusFile, StopOnSignal, run_hooks
 from gannet.training.loop import Trainer
 from gannet.training.networks import resolve_device
@@ -58,7 +59,9 @@ def start_run(
     world: World | None = None,
 ) -> Trainer:
     """A trainer for a new run in ``out`` (default: the next runs/NNNNN-<data> folder), with
-    :func:`run_hooks` unless ``hooks`` is given; writes config.toml and run.json.
+    :func:`run_hooks` unless ``hooks`` is given, its weights copied from train.init_from
+    when set (:func:`~gannet.training.finetune.initialise_from`); writes config.toml and
+    run.json.
 
     Started by a distributed launcher (``--nproc``, ``torchrun``), every process calls this:
     each joins the process group (``world``, default: from the environment), rank 0 chooses
@@ -78,6 +81,8 @@ def start_run(
     trainer = trainer_class(config)(
         config, dataset, hooks_for(world, run_dir, hooks), run_dir, world
     )
+    if config.train.init_from:  # every rank reads the same file: no broadcast needed
+        trainer.initialised_from = initialise_from(trainer, config.train.init_from)
     if world.is_main:
         try:
             (run_dir / "samples").mkdir(parents=True, exist_ok=True)

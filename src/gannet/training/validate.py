@@ -22,6 +22,7 @@ def validate_config(config: Config) -> None:
             "train.ema_rampup needs an average to ramp up: set train.ema (e.g. 0.999) or "
             "train.ema_rampup = 0"
         )
+    validate_finetuning(config)
     if config.train.eval_every:  # the metric names of train.eval_metrics
         from gannet.training.hooks.evaluation import parse_eval_metrics
 
@@ -30,6 +31,27 @@ def validate_config(config: Config) -> None:
         from gannet.training.hooks.tensorboard import check_tensorboard
 
         check_tensorboard()
+
+
+def validate_finetuning(config: Config) -> None:
+    """train.freeze_d needs weights worth freezing; train.batch_gpu the loops that
+    accumulate (the alternating one, with a loss whose costs are means over examples)."""
+    tc = config.train
+    if tc.freeze_d and not tc.init_from:
+        raise GannetError(
+            "train.freeze_d keeps a trained D's first blocks fixed: set train.init_from (a "
+            "trained run) or train.freeze_d = 0"
+        )
+    if tc.batch_gpu and tc.schedule == "simultaneous":
+        raise GannetError(
+            "train.batch_gpu (gradient accumulation) runs with train.schedule = "
+            "'alternating'; set train.batch_gpu = 0"
+        )
+    if tc.batch_gpu and config.loss.name == SEMI_SUPERVISED:
+        raise GannetError(
+            f"train.batch_gpu cannot split loss.name={SEMI_SUPERVISED!r}: feature matching "
+            "compares batch means; set train.batch_gpu = 0"
+        )
 
 
 def validate_loss(config: Config) -> None:

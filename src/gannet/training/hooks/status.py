@@ -39,9 +39,11 @@ class StatusFile(Hook):
         previous = read_status(self.run_dir) if path.is_file() else {}
         now = datetime.now(UTC).isoformat(timespec="seconds")
         p = trainer.progress
+        init = trainer.initialised_from or previous.get("init_from")  # kept over resumes
         write_status(
             self.run_dir,
             {
+                **({"init_from": init} if init else {}),
                 "status": status,
                 "created": previous.get("created", now),
                 "updated": now,
