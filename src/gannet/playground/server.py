@@ -32,6 +32,7 @@ no body; a body that arrives more slowly than BODY_TIMEOUT seconds is refused.
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -41,7 +42,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from gannet.errors import GannetError
 from gannet.playground.fields import ApiError, parse_json_object, short_repr
@@ -84,9 +85,79 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
     server: PlaygroundServer
     server_version = "gannet-playground"
     timeout = IDLE_TIMEOUT  # no connection holds a thread for long
+    error_sent = False
     error_content_type = "application/json; charset=utf-8"
 
     # -- dispatch --------------------------------------------------------------------
+
+    def handle_one_request(self) -> None:
+        """One request, as :class:`BaseHTTPRequestHandler` reads it, except that every
+        request line it cannot serve gets a JSON 4xx: garbage, binary junk, an HTTP version
+        other than 1.x (``HTTP/9.9``), an HTTP/0.9 line without a version, a blank line, or a
+        line that does not end within BODY_TIMEOUT seconds of its first byte. (The standard
+        handler answers HTTP/0.9-style, without a status line, or closes the connection.)"""
+        self.error_sent = False
+        try:
+            if not cast(io.BufferedReader, self.rfile).peek(1):  # the client closed: no answer
+                self.close_connection = True
+                return
+        except (TimeoutError, ConnectionError):  # an idle kept-alive connection
+            self.close_connection = True
+            return
+        self.requestline = self.request_version = self.command = ""
+        try:
+            self.connection.settimeout(BODY_TIMEOUT)
+            self.raw_requestline = self.rfile.readline(65537)
+        except TimeoutError:
+            self.send_error(
+                HTTPStatus.REQUEST_TIMEOUT,
+                f"the request line did not end within {BODY_TIMEOUT:g} s",
+            )
+            return
+        except ConnectionError:
+            self.close_connection = True
+            return
+        finally:
+            self.connection.settimeout(self.timeout)
+        try:
+            if len(self.raw_requestline) > 65536:
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return
+            if not self.parse_request():
+                if not self.error_sent:  # a blank request line
+                    self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
+                return
+            if self.request_version == "HTTP/0.9":
+                self.send_error(
+                    HTTPStatus.BAD_REQUEST,
+                    "a request line needs an HTTP version (e.g. 'GET / HTTP/1.1')",
+                )
+                return
+            method = getattr(self, "do_" + self.command, None)
+            if method is None:
+                self.send_error(
+                    HTTPStatus.NOT_IMPLEMENTED, f"unsupported method {short_repr(self.command)}"
+                )
+                return
+            method()
+            self.wfile.flush()
+        except TimeoutError:
+            self.close_connection = True
+        finally:
+            if self.error_sent:
+                self._drain()
+
+    def _drain(self) -> None:
+        """Read what the client already sent after a refused request line (its headers, the
+        rest of the junk), so that closing does not reset the connection before it has read
+        the answer. At most 1 MiB, waiting 0.1 s at most for each piece."""
+        got = 0
+        try:
+            self.connection.settimeout(0.1)
+            while got < 1 << 20 and (chunk := self.rfile.read1(65536)):
+                got += len(chunk)
+        except (TimeoutError, OSError):
+            pass
 
     def _dispatch(self) -> None:
         method = self.command
@@ -218,12 +289,17 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors of the HTTP machinery itself (a malformed request line, headers too long):
         JSON like every other answer, and no body for HEAD."""
+        if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:  # a malformed request: a 4xx
+            code, message = HTTPStatus.BAD_REQUEST, f"{message}; use HTTP/1.0 or HTTP/1.1"
         try:
             short, _ = self.responses.get(HTTPStatus(code), ("Error", ""))
         except ValueError:
             short = "Error"
         self.log_error("code %d, message %s", code, message)
+        self.error_sent = True
         self.close_connection = True
+        if not getattr(self, "request_version", "").startswith("HTTP/1."):
+            self.request_version = "HTTP/1.0"  # a status line and headers, whatever was sent
         text = message or short
         payload = json.dumps({"error": f"{text} (HTTP {code})"}).encode()
         self.send_response(code, message)
