@@ -34,6 +34,7 @@ const DEFAULT_POINTS = [ // the painted example: a small smile
   [-2, -0.6], [-1.6, -1.2], [-1, -1.6], [-0.3, -1.8], [0.3, -1.8], [1, -1.6], [1.6, -1.2], [2, -0.6],
 ];
 const PHASE_DELAY_MS = 650;
+const WEAK_D_MARGIN = 0.05; // D's loss within this of log 4: D near chance, the JSD bound near 0
 
 const $ = (id) => document.getElementById(id);
 
@@ -931,7 +932,13 @@ function applyLive(r) {
   $("live-gloss").textContent = fmt(r.losses.g, 4);
   $("live-dreal").textContent = fmt(r.d_real, 3);
   $("live-dfake").textContent = fmt(r.d_fake, 3);
-  $("live-jsd").textContent = `${fmt(r.jsd_estimate, 3)} nats`;
+  $("live-jsd").textContent = `≥ ${fmt(r.jsd_estimate, 3)} nats`;
+  // A D near chance (loss near log 4) bounds the JSD by about 0 whatever G does: say so.
+  const weakD = Number.isFinite(r.losses.d) && r.losses.d > LOG4 - WEAK_D_MARGIN;
+  $("live-jsd-note").textContent = weakD
+    ? "D's loss is near log 4: D is too weak to tell, so this bound says little about p_g."
+    : "a lower bound: equal to the JSD only for the optimal D.";
+  $("live-jsd-note").classList.toggle("warn", weakD);
   if (r.dim === 1) {
     $("live-extra-label").innerHTML = `p<sub>g</sub> mean ± std (data ${fmt(r.data_mean, 2)} ± ${fmt(r.data_std, 2)})`;
     $("live-extra").textContent = `${fmt(r.g_mean, 2)} ± ${fmt(r.g_std, 2)}`;
@@ -1384,12 +1391,12 @@ function drawArrows(ax, a) {
 
 function drawMetricsChart() {
   const r = L.last;
-  const series = [{ key: "jsd", label: "JSD", color: COLORS.ink }];
+  const series = [{ key: "jsd", label: "JSD ≥", color: COLORS.ink }];
   if (r && r.dim === 2) {
     series.unshift({ key: "hq", label: "high-q.", color: COLORS.dstar });
     series.unshift({ key: "covered", label: "covered", color: COLORS.gen });
   }
-  drawSeries("live-metrics", r && r.dim === 2 ? "Coverage and JSD, by iteration" : "JSD estimate, by iteration", series, [0, 1], [{ y: Math.log(2), label: "log 2" }]);
+  drawSeries("live-metrics", r && r.dim === 2 ? "Coverage and JSD lower bound, by iteration" : "JSD lower bound, by iteration", series, [0, 1], [{ y: Math.log(2), label: "log 2" }]);
 }
 
 
