@@ -23,6 +23,9 @@ Standard library only (:class:`http.server.ThreadingHTTPServer`). Routes (the AP
     One phase of an iteration (a D update or the G update), then the state.
 ``POST /api/live/stop`` ``{session}``
     Ends a session and frees it.
+``GET /api/explorer/runs``, ``POST /api/explorer/{open,samples,plane,path,point}``
+    The latent explorer over the runs folder given with ``--runs``
+    (:mod:`gannet.playground.explorer_routes`).
 
 Malformed requests get a JSON error ``{"error": ...}`` with a 4xx status (400 bad input,
 404 unknown path or session, 405 wrong method, 411/413 missing or oversized body, 501 an
@@ -42,12 +45,16 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from pathlib import Path
 from typing import Any, cast
 
 from gannet.errors import GannetError
+from gannet.playground.explorer import Explorer
+from gannet.playground.explorer_routes import EXPLORER_GET_ROUTES, EXPLORER_POST_ROUTES
 from gannet.playground.fields import ApiError, parse_json_object, short_repr
 from gannet.playground.live import SessionStore
-from gannet.playground.routes import GET_ROUTES, POST_ROUTES
+from gannet.playground.routes import GET_ROUTES as PAGE_GET_ROUTES
+from gannet.playground.routes import POST_ROUTES as PAGE_POST_ROUTES
 
 __all__ = [
     "BODY_TIMEOUT",
@@ -73,9 +80,12 @@ _STATIC = {
     "/index.html": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
+    "/explorer.js": ("explorer.js", "text/javascript; charset=utf-8"),
 }
 
 Route = Callable[["PlaygroundServer", dict[str, Any]], dict[str, Any]]
+GET_ROUTES: dict[str, Route] = {**PAGE_GET_ROUTES, **EXPLORER_GET_ROUTES}
+POST_ROUTES: dict[str, Route] = {**PAGE_POST_ROUTES, **EXPLORER_POST_ROUTES}
 
 
 class PlaygroundHandler(BaseHTTPRequestHandler):
@@ -327,11 +337,15 @@ class PlaygroundServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = BACKLOG
 
-    def __init__(self, host: str, port: int, verbose: bool = False) -> None:
+    def __init__(
+        self, host: str, port: int, verbose: bool = False, runs: str | Path | None = None
+    ) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.verbose = verbose
         self.sessions = SessionStore()
+        self.explorer = Explorer(Path(runs) if runs is not None else None)
+        """The latent explorer's runs folder (None: no ``--runs``) and opened runs."""
         self.training = threading.Lock()
         """Serialises training and measuring: torch's RNG and thread pool are process-wide."""
         self._static_cache: dict[str, bytes] = {}
@@ -392,15 +406,24 @@ class PlaygroundServer(ThreadingHTTPServer):
 
 
 def serve(
-    host: str = "127.0.0.1", port: int = DEFAULT_PORT, verbose: bool = False
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    verbose: bool = False,
+    runs: str | Path | None = None,
 ) -> PlaygroundServer:
     """Bind the playground server on ``host:port`` (port 0 = any free port) and return it.
+    ``runs``: a folder of trained runs for the latent explorer tab (checked here).
 
     It is not serving yet: call ``serve_forever()`` (blocking) or ``start()`` (a background
     thread); ``close()`` stops it. Raises :class:`GannetError` when the address cannot be bound.
     """
+    if runs is not None and not Path(runs).is_dir():
+        raise GannetError(
+            f"--runs {str(runs)!r} is not a folder; give the folder that holds your runs "
+            "(e.g. runs/, where 'gannet train' writes them)"
+        )
     try:
-        return PlaygroundServer(host, port, verbose=verbose)
+        return PlaygroundServer(host, port, verbose=verbose, runs=runs)
     except OSError as e:
         hint = " (it is in use; choose another --port, or 0 for any free port)" if port else ""
         raise GannetError(f"cannot serve on {host}:{port}: {e.strerror or e}{hint}") from None

@@ -1491,12 +1491,12 @@ function share() {
 
 /** Save the current view's main plot as a PNG file. */
 function exportPng() {
-  const canvas = S.view === "live" ? $("live-plot") : $("analytic-plot");
+  const canvas = $(`${S.view}-plot`); // analytic-plot, live-plot, explorer-plot (explorer.js)
   canvas.toBlob((blob) => {
     if (!blob) return;
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
-    a.download = S.view === "live" ? `gannet-live-step-${L.step}.png` : "gannet-analytic.png";
+    a.download = S.view === "live" ? `gannet-live-step-${L.step}.png` : `gannet-${S.view}.png`;
     document.body.append(a);
     a.click();
     a.remove();
@@ -1515,8 +1515,9 @@ function showView(view) {
     tab.classList.toggle("active", active);
     tab.setAttribute("aria-selected", String(active));
   }
-  $("view-analytic").hidden = view !== "analytic";
-  $("view-live").hidden = view !== "live";
+  for (const section of document.querySelectorAll("main > .view")) {
+    section.hidden = section.id !== `view-${view}`;
+  }
   if (view === "live") {
     if (!liveStarted) {
       liveStarted = true;
@@ -1524,9 +1525,13 @@ function showView(view) {
     } else drawLive();
   } else {
     if (L.running) pauseLive();
-    if (A.x.length) drawAnalytic();
-    drawHistory();
+    if (view === "analytic") {
+      if (A.x.length) drawAnalytic();
+      drawHistory();
+    }
   }
+  // Views in their own modules (explorer.js) start and redraw on this event.
+  document.dispatchEvent(new CustomEvent("gannet:view", { detail: view }));
 }
 
 function redraw() {
@@ -1547,7 +1552,7 @@ function main() {
   $("share").addEventListener("click", share);
   $("export-png").addEventListener("click", exportPng);
   const fragment = location.hash.slice(1);
-  let view = fragment === "live" ? "live" : "analytic";
+  let view = fragment === "live" || fragment === "explorer" ? fragment : "analytic";
   if (fragment.includes("=")) view = applyShared(fragment);
   setDataKind(A.data.kind, { request: false });
   updatePaintTools();
@@ -1558,7 +1563,7 @@ function main() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(redraw, 60);
   });
-  if (view === "live") showView("live");
+  if (view !== "analytic") showView(view);
   S.ready = true;
 }
 
