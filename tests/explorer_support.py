@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,11 @@ from PIL import Image
 
 from gannet.config import Config
 from gannet.data import Dataset, load_dataset
+from gannet.playground import PlaygroundServer, serve
 from gannet.training import start_run
 from gannet.training.hooks import Checkpoints, MetricsFile, StatusFile
 from tests.conftest import mixture_config, mnist_dir, tiny_labelled
+from tests.test_stylegan import run_config as stylegan_config
 
 QUIET = ["train.progress='none'", "train.n_fixed_samples=4"]
 
@@ -67,23 +70,7 @@ def conditional_run(out: Path) -> None:
 
 
 def stylegan_run(out: Path) -> None:
-    config = Config().with_overrides(
-        [
-            "model.generator='stylegan-g'",
-            "model.discriminator='stylegan-d'",
-            "model.z_dim=8",
-            "model.noise='normal'",
-            "model.style_dim=8",
-            "model.g_channels=4",
-            "model.d_channels=4",
-            "model.max_channels=8",
-            "optim.name='adam'",
-            "train.batch_size=16",
-            "train.ema=0.9",
-            "train.max_steps=2",
-            *QUIET,
-        ]
-    )
+    config = stylegan_config("train.max_steps=2")
     data = Dataset("rgb", torch.rand(64, 3, 8, 8, generator=torch.Generator().manual_seed(1)))
     _train(config, out, data)
 
@@ -108,6 +95,14 @@ def make_runs(root: Path, browser_only: bool = False) -> Path:
     (runs / "not-a-run").mkdir()
     (runs / "not-a-run" / "notes.txt").write_text("hello")
     return runs
+
+
+def explorer_server(runs: Path) -> Iterator[PlaygroundServer]:
+    """A playground server with the latent explorer on ``runs``, in a background thread."""
+    srv = serve("127.0.0.1", 0, runs=runs)
+    srv.start()
+    yield srv
+    srv.close()
 
 
 def tree_digest(folder: Path) -> dict[str, tuple[str, int]]:

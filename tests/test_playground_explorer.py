@@ -18,10 +18,10 @@ from gannet import load_run
 from gannet.cli import main as cli_main
 from gannet.figures.interpolation import interpolate
 from gannet.models import sample_noise
-from gannet.playground import PlaygroundServer, serve
+from gannet.playground import PlaygroundServer
 from gannet.playground.explorer import ANCHORS, MAX_IMAGES
 from gannet.plotting import image_grid
-from tests.explorer_support import decode, make_runs, tree_digest
+from tests.explorer_support import decode, explorer_server, make_runs, tree_digest
 from tests.playground_support import post, request, running_server
 
 
@@ -32,10 +32,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(runs: Path) -> Iterator[PlaygroundServer]:
-    srv = serve("127.0.0.1", 0, runs=runs)
-    srv.start()
-    yield srv
-    srv.close()
+    yield from explorer_server(runs)
 
 
 plain_server = pytest.fixture(scope="module")(running_server)

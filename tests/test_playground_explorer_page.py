@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from gannet.playground import PlaygroundServer, serve
-from tests.explorer_support import decode, make_runs, tree_digest
+from gannet.playground import PlaygroundServer
+from tests.explorer_support import decode, explorer_server, make_runs, tree_digest
 from tests.playground_support import launch_browser, open_page, running_server, shot
 from tests.test_playground_page import OVERLAPS
 
@@ -30,10 +30,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(runs: Path) -> Iterator[PlaygroundServer]:
-    srv = serve("127.0.0.1", 0, runs=runs)
-    srv.start()
-    yield srv
-    srv.close()
+    yield from explorer_server(runs)
 
 
 def frame_after(pg: Any, frames: int) -> dict[str, Any]:

@@ -270,21 +270,29 @@ class Explorer:
         self.root = root.resolve() if root is not None else None
         self.lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, int, int], FrameSource] = OrderedDict()
+        self._found: dict[str, Path] = {}
+
+    def _scan(self) -> list[Path]:
+        assert self.root is not None
+        found = find_runs(self.root)
+        self._found = {p.relative_to(self.root).as_posix(): p for p in found}
+        return found
 
     def runs(self) -> list[dict[str, Any]]:
         if self.root is None:
             return []
-        return [run_summary(self.root, p) for p in find_runs(self.root)]
+        return [run_summary(self.root, p) for p in self._scan()]
 
     def locate(self, run_id: str) -> Path | None:
         """The folder of a listed run by its id; None for anything that is not one (no path
-        outside the runs folder can be named)."""
+        outside the runs folder can be named: ids come only from scanning the folder)."""
         if self.root is None:
             return None
-        for p in find_runs(self.root):
-            if p.relative_to(self.root).as_posix() == run_id:
-                return p
-        return None
+        path = self._found.get(run_id)
+        if path is None or not is_run_dir(path):  # a run added or removed since: look again
+            self._scan()
+            path = self._found.get(run_id)
+        return path
 
     def source(self, path: Path) -> FrameSource:
         """The opened run at ``path``: from the cache unless its checkpoint changed since."""

@@ -112,6 +112,7 @@ async function api(path, body) {
   if (!response.ok) throw new HttpError(response.status, payload.error || response.statusText);
   return payload;
 }
+window.gannetApi = api; // for the views in their own modules (explorer.js)
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));

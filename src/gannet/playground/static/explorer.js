@@ -46,29 +46,7 @@ const E = {
 };
 window.gannetState.explorer = E;
 
-class HttpError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
-async function api(path, body) {
-  const init = body === undefined ? {} : {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  };
-  const response = await fetch(path, init);
-  let payload = null;
-  try {
-    payload = await response.json();
-  } catch (e) {
-    throw new HttpError(response.status, `bad response from the server (${response.status})`);
-  }
-  if (!response.ok) throw new HttpError(response.status, payload.error || response.statusText);
-  return payload;
-}
+const api = window.gannetApi; // app.js's: JSON in and out, an HttpError on a 4xx/5xx
 
 function fmt(v, digits = 3) {
   if (typeof v !== "number" || !Number.isFinite(v)) return "–";
