@@ -20,6 +20,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -294,8 +295,9 @@ class Explorer:
             path = self._found.get(run_id)
         return path
 
-    def source(self, path: Path) -> FrameSource:
-        """The opened run at ``path``: from the cache unless its checkpoint changed since."""
+    def source(self, path: Path, loading: AbstractContextManager[Any] | None = None) -> FrameSource:
+        """The opened run at ``path``: from the cache unless its checkpoint changed since.
+        ``loading`` (e.g. the server's training lock) is held while a run is loaded only."""
         try:
             st = (path / CHECKPOINT).stat()
             key = (str(path), st.st_mtime_ns, st.st_size)
@@ -305,7 +307,8 @@ class Explorer:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-            source = open_source(path)
+            with loading if loading is not None else nullcontext():
+                source = open_source(path)
             for old in [k for k in self._cache if k[0] == key[0]]:
                 del self._cache[old]
             self._cache[key] = source

@@ -105,8 +105,9 @@ def _path(host: ExplorerHost, run_id: str) -> Path:
 def _open(host: ExplorerHost, run_id: str) -> FrameSource:
     path = _path(host, run_id)
     try:
-        with host.training:  # loading builds modules: torch's global RNG is forked meanwhile
-            source = host.explorer.source(path)
+        # Loading builds modules and forks torch's global RNG meanwhile: not while a live
+        # session trains (the training lock); a cached run needs no lock.
+        source = host.explorer.source(path, host.training)
     except GannetError as e:
         raise ApiError(f"cannot open run {short_repr(run_id)}: {e}") from None
     if len(source.sample_shape) != 3 or source.sample_shape[0] not in (1, 3):
