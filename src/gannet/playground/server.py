@@ -312,7 +312,7 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
             self.request_version = "HTTP/1.0"  # a status line and headers, whatever was sent
         text = message or short
         payload = json.dumps({"error": f"{text} (HTTP {code})"}).encode()
-        self.send_response(code, message)
+        self.send_response(code, short)  # the details, which may echo junk, go in the body
         self.send_header("Content-Type", self.error_content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
