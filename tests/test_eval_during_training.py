@@ -84,3 +84,8 @@ def test_bad_eval_metric_names_are_one_line() -> None:
         validate_config(small(["train.eval_metrics=['fid_nope']"]))
     with pytest.raises(GannetError, match=r"train\.eval_every"):
         small(["train.eval_every=-1"])
+    # The names are checked even while evaluation is off (eval_every = 0), so a typo is
+    # found before the run it was meant for; an empty list is fine while it is off.
+    with pytest.raises(GannetError, match="unknown feature metric 'nope'"):
+        validate_config(small(["train.eval_every=0", "train.eval_metrics=['nope']"]))
+    validate_config(small(["train.eval_every=0", "train.eval_metrics=[]"]))

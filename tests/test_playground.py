@@ -42,7 +42,7 @@ from tests.playground_support import (
 )
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "gannet" / "playground" / "static"
-STATIC_FILES = ["app.js", "index.html", "style.css"]
+STATIC_FILES = ["app.js", "explorer.js", "index.html", "style.css"]
 
 server = pytest.fixture(scope="module")(running_server)
 browser = pytest.fixture(scope="module")(launch_browser)
@@ -189,7 +189,12 @@ def test_static_page_is_self_contained(server: PlaygroundServer) -> None:
     assert "default-src 'self'" in headers["Content-Security-Policy"]
     html = body["text"]
     assert 'src="app.js"' in html and 'href="style.css"' in html
-    for name, kind in (("app.js", "text/javascript"), ("style.css", "text/css")):
+    assert '<script type="module" src="explorer.js">' in html  # an ES module, as it is
+    for name, kind in (
+        ("app.js", "text/javascript"),
+        ("explorer.js", "text/javascript"),
+        ("style.css", "text/css"),
+    ):
         status, _, headers = request(server, "GET", "/" + name)
         assert status == 200 and headers["Content-Type"].startswith(kind)
     # No CDN, no external fonts or scripts: nothing in the page points off this server.

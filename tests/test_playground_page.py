@@ -369,3 +369,22 @@ def test_layout_has_no_overlapping_text(
     finally:
         context.close()
     errors.check()
+
+
+def test_the_live_jsd_is_labelled_a_lower_bound(page: Any) -> None:
+    """Issue 29: (log 4 - D's loss) / 2 is a lower bound on the JSD (equal to it only for the
+    optimal D); the page says so, and says when D is too weak for it to mean much."""
+    pg = page
+    pg.click("[data-testid=tab-live]")
+    last = wait_live(pg, "true")
+    label = pg.inner_text("dt:has(+ [data-testid=live-jsd])")
+    assert label.startswith("JSD lower bound"), label
+    assert pg.inner_text("[data-testid=live-jsd]").startswith("≥ ")
+    note = pg.inner_text("[data-testid=live-jsd-note]")
+    weak = last["losses"]["d"] > np.log(4) - 0.05
+    assert ("too weak" in note) == weak and (weak or "lower bound" in note), (note, last)
+    assert "is a lower bound" in pg.inner_text("#view-live .explain")
+    if weak:  # a fresh D is near chance: train until it is not, and the note changes
+        last = train_live(pg, 200)
+        note = pg.inner_text("[data-testid=live-jsd-note]")
+        assert ("too weak" in note) == (last["losses"]["d"] > np.log(4) - 0.05), (note, last)

@@ -119,6 +119,44 @@ def test_a_short_body_does_not_hold_a_thread(server: PlaygroundServer) -> None:
     assert healthy(server)
 
 
+GARBAGE_LINES = [
+    b"GET / HTTP/9.9\r\nHost: t\r\n\r\n",  # a version that does not exist
+    b"GET / HTTP/2.0\r\n\r\n",
+    b"GET / HTTP/1.x\r\n\r\n",
+    b"garbage\r\n\r\n",
+    b"GET /\r\n\r\n",  # HTTP/0.9: no version
+    b"\r\n",  # a blank request line
+    b"\x00\xff\xfe\x16\x03\x01 \x80\x90 \xc0\xc1\r\n\r\n",  # binary junk (e.g. TLS)
+    bytes(range(256)),  # binary junk with a newline in it
+]
+
+
+@pytest.mark.parametrize("data", GARBAGE_LINES)
+def test_a_garbage_request_line_gets_a_json_400(server: PlaygroundServer, data: bytes) -> None:
+    """Issue 29: the standard handler closed the connection without a word (or answered
+    HTTP/0.9 style, with no status line); now it is a 400 with the JSON error body."""
+    reply = raw_exchange(server, data)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 400 "), reply[:200]
+    assert b"Content-Type: application/json" in head, head
+    message = json.loads(body)["error"]
+    assert 0 < len(message) < 400 and "(HTTP 400)" in message, message
+    assert healthy(server)
+
+
+def test_junk_without_a_line_end_gets_a_408(server: PlaygroundServer) -> None:
+    """Bytes with no line end, the client still waiting: a JSON 408 once BODY_TIMEOUT has
+    passed, not a silent close at the idle timeout."""
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(b"\x16\x03\x01\x02\x00\x01\x00")
+        reply = b"".join(iter(lambda: s.recv(65536), b""))
+    assert reply.startswith(b"HTTP/1.0 408 "), reply[:200]
+    assert "did not end" in json.loads(reply.partition(b"\r\n\r\n")[2])["error"]
+    assert time.monotonic() - start < BODY_TIMEOUT + 3
+    assert healthy(server)
+
+
 def test_64_parallel_clients_are_all_served(server: PlaygroundServer) -> None:
     assert server.request_queue_size == BACKLOG >= 64
     barrier = threading.Barrier(64)

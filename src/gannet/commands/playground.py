@@ -18,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="serve an interactive page of the GAN game",
         description="Serve the gannet playground: the game of Goodfellow et al. (2014) between "
         "two bell curves, computed analytically with gannet.theory, and a live view of gannet's "
-        "trainer on 1-D and 2-D toy data. Works offline. Stop with Ctrl-C.",
+        "trainer on 1-D and 2-D toy data; with --runs, a latent explorer of trained runs. Works "
+        "offline. Stop with Ctrl-C.",
     )
     p.add_argument(
         "--port", type=int, default=8765, help="port to listen on (default 8765; 0 = any free port)"
@@ -27,6 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--host",
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1, this machine only)",
+    )
+    p.add_argument(
+        "--runs",
+        metavar="DIR",
+        help="a folder of trained runs: adds the latent explorer tab, which lists them and "
+        "regenerates a run's samples live as you move through its noise space (read only)",
     )
     p.add_argument("--open", action="store_true", help="also open the page in a web browser")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
@@ -39,8 +46,11 @@ def _playground(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise GannetError(f"--port must be between 0 and 65535, got {args.port}")
     check_host(args.host)
-    server = serve(args.host, args.port, verbose=args.verbose)
+    server = serve(args.host, args.port, verbose=args.verbose, runs=args.runs)
     print(f"gannet playground: {server.url}", flush=True)
+    if args.runs is not None:
+        found = len(server.explorer.runs())
+        print(f"latent explorer: {found} run(s) in {args.runs}", flush=True)
     print("press Ctrl-C to stop", file=sys.stderr, flush=True)
     if args.open:
         import webbrowser

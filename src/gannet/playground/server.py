@@ -23,6 +23,9 @@ Standard library only (:class:`http.server.ThreadingHTTPServer`). Routes (the AP
     One phase of an iteration (a D update or the G update), then the state.
 ``POST /api/live/stop`` ``{session}``
     Ends a session and frees it.
+``GET /api/explorer/runs``, ``POST /api/explorer/{open,samples,plane,path,point}``
+    The latent explorer over the runs folder given with ``--runs``
+    (:mod:`gannet.playground.explorer_routes`).
 
 Malformed requests get a JSON error ``{"error": ...}`` with a 4xx status (400 bad input,
 404 unknown path or session, 405 wrong method, 411/413 missing or oversized body, 501 an
@@ -32,6 +35,7 @@ no body; a body that arrives more slowly than BODY_TIMEOUT seconds is refused.
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -41,12 +45,16 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from gannet.errors import GannetError
+from gannet.playground.explorer import Explorer
+from gannet.playground.explorer_routes import EXPLORER_GET_ROUTES, EXPLORER_POST_ROUTES
 from gannet.playground.fields import ApiError, parse_json_object, short_repr
 from gannet.playground.live import SessionStore
-from gannet.playground.routes import GET_ROUTES, POST_ROUTES
+from gannet.playground.routes import GET_ROUTES as PAGE_GET_ROUTES
+from gannet.playground.routes import POST_ROUTES as PAGE_POST_ROUTES
 
 __all__ = [
     "BODY_TIMEOUT",
@@ -72,9 +80,12 @@ _STATIC = {
     "/index.html": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
+    "/explorer.js": ("explorer.js", "text/javascript; charset=utf-8"),
 }
 
 Route = Callable[["PlaygroundServer", dict[str, Any]], dict[str, Any]]
+GET_ROUTES: dict[str, Route] = {**PAGE_GET_ROUTES, **EXPLORER_GET_ROUTES}
+POST_ROUTES: dict[str, Route] = {**PAGE_POST_ROUTES, **EXPLORER_POST_ROUTES}
 
 
 class PlaygroundHandler(BaseHTTPRequestHandler):
@@ -84,9 +95,79 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
     server: PlaygroundServer
     server_version = "gannet-playground"
     timeout = IDLE_TIMEOUT  # no connection holds a thread for long
+    error_sent = False
     error_content_type = "application/json; charset=utf-8"
 
     # -- dispatch --------------------------------------------------------------------
+
+    def handle_one_request(self) -> None:
+        """One request, as :class:`BaseHTTPRequestHandler` reads it, except that every
+        request line it cannot serve gets a JSON 4xx: garbage, binary junk, an HTTP version
+        other than 1.x (``HTTP/9.9``), an HTTP/0.9 line without a version, a blank line, or a
+        line that does not end within BODY_TIMEOUT seconds of its first byte. (The standard
+        handler answers HTTP/0.9-style, without a status line, or closes the connection.)"""
+        self.error_sent = False
+        try:
+            if not cast(io.BufferedReader, self.rfile).peek(1):  # the client closed: no answer
+                self.close_connection = True
+                return
+        except (TimeoutError, ConnectionError):  # an idle kept-alive connection
+            self.close_connection = True
+            return
+        self.requestline = self.request_version = self.command = ""
+        try:
+            self.connection.settimeout(BODY_TIMEOUT)
+            self.raw_requestline = self.rfile.readline(65537)
+        except TimeoutError:
+            self.send_error(
+                HTTPStatus.REQUEST_TIMEOUT,
+                f"the request line did not end within {BODY_TIMEOUT:g} s",
+            )
+            return
+        except ConnectionError:
+            self.close_connection = True
+            return
+        finally:
+            self.connection.settimeout(self.timeout)
+        try:
+            if len(self.raw_requestline) > 65536:
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return
+            if not self.parse_request():
+                if not self.error_sent:  # a blank request line
+                    self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
+                return
+            if self.request_version == "HTTP/0.9":
+                self.send_error(
+                    HTTPStatus.BAD_REQUEST,
+                    "a request line needs an HTTP version (e.g. 'GET / HTTP/1.1')",
+                )
+                return
+            method = getattr(self, "do_" + self.command, None)
+            if method is None:
+                self.send_error(
+                    HTTPStatus.NOT_IMPLEMENTED, f"unsupported method {short_repr(self.command)}"
+                )
+                return
+            method()
+            self.wfile.flush()
+        except TimeoutError:
+            self.close_connection = True
+        finally:
+            if self.error_sent:
+                self._drain()
+
+    def _drain(self) -> None:
+        """Read what the client already sent after a refused request line (its headers, the
+        rest of the junk), so that closing does not reset the connection before it has read
+        the answer. At most 1 MiB, waiting 0.1 s at most for each piece."""
+        got = 0
+        try:
+            self.connection.settimeout(0.1)
+            while got < 1 << 20 and (chunk := self.rfile.read1(65536)):
+                got += len(chunk)
+        except (TimeoutError, OSError):
+            pass
 
     def _dispatch(self) -> None:
         method = self.command
@@ -218,15 +299,20 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors of the HTTP machinery itself (a malformed request line, headers too long):
         JSON like every other answer, and no body for HEAD."""
+        if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:  # a malformed request: a 4xx
+            code, message = HTTPStatus.BAD_REQUEST, f"{message}; use HTTP/1.0 or HTTP/1.1"
         try:
             short, _ = self.responses.get(HTTPStatus(code), ("Error", ""))
         except ValueError:
             short = "Error"
         self.log_error("code %d, message %s", code, message)
+        self.error_sent = True
         self.close_connection = True
+        if not getattr(self, "request_version", "").startswith("HTTP/1."):
+            self.request_version = "HTTP/1.0"  # a status line and headers, whatever was sent
         text = message or short
         payload = json.dumps({"error": f"{text} (HTTP {code})"}).encode()
-        self.send_response(code, message)
+        self.send_response(code, short)  # the details, which may echo junk, go in the body
         self.send_header("Content-Type", self.error_content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
@@ -251,11 +337,15 @@ class PlaygroundServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = BACKLOG
 
-    def __init__(self, host: str, port: int, verbose: bool = False) -> None:
+    def __init__(
+        self, host: str, port: int, verbose: bool = False, runs: str | Path | None = None
+    ) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.verbose = verbose
         self.sessions = SessionStore()
+        self.explorer = Explorer(Path(runs) if runs is not None else None)
+        """The latent explorer's runs folder (None: no ``--runs``) and opened runs."""
         self.training = threading.Lock()
         """Serialises training and measuring: torch's RNG and thread pool are process-wide."""
         self._static_cache: dict[str, bytes] = {}
@@ -316,15 +406,24 @@ class PlaygroundServer(ThreadingHTTPServer):
 
 
 def serve(
-    host: str = "127.0.0.1", port: int = DEFAULT_PORT, verbose: bool = False
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    verbose: bool = False,
+    runs: str | Path | None = None,
 ) -> PlaygroundServer:
     """Bind the playground server on ``host:port`` (port 0 = any free port) and return it.
+    ``runs``: a folder of trained runs for the latent explorer tab (checked here).
 
     It is not serving yet: call ``serve_forever()`` (blocking) or ``start()`` (a background
     thread); ``close()`` stops it. Raises :class:`GannetError` when the address cannot be bound.
     """
+    if runs is not None and not Path(runs).is_dir():
+        raise GannetError(
+            f"--runs {str(runs)!r} is not a folder; give the folder that holds your runs "
+            "(e.g. runs/, where 'gannet train' writes them)"
+        )
     try:
-        return PlaygroundServer(host, port, verbose=verbose)
+        return PlaygroundServer(host, port, verbose=verbose, runs=runs)
     except OSError as e:
         hint = " (it is in use; choose another --port, or 0 for any free port)" if port else ""
         raise GannetError(f"cannot serve on {host}:{port}: {e.strerror or e}{hint}") from None

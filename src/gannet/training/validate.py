@@ -23,7 +23,7 @@ def validate_config(config: Config) -> None:
             "train.ema_rampup = 0"
         )
     validate_finetuning(config)
-    if config.train.eval_every:  # the metric names of train.eval_metrics
+    if config.train.eval_every or config.train.eval_metrics:  # names checked even when off
         from gannet.training.hooks.evaluation import parse_eval_metrics
 
         parse_eval_metrics(config.train.eval_metrics, config.data.name)

@@ -34,6 +34,7 @@ const DEFAULT_POINTS = [ // the painted example: a small smile
   [-2, -0.6], [-1.6, -1.2], [-1, -1.6], [-0.3, -1.8], [0.3, -1.8], [1, -1.6], [1.6, -1.2], [2, -0.6],
 ];
 const PHASE_DELAY_MS = 650;
+const WEAK_D_MARGIN = 0.05; // D's loss within this of log 4: D near chance, the JSD bound near 0
 
 const $ = (id) => document.getElementById(id);
 
@@ -111,6 +112,7 @@ async function api(path, body) {
   if (!response.ok) throw new HttpError(response.status, payload.error || response.statusText);
   return payload;
 }
+window.gannetApi = api; // for the views in their own modules (explorer.js)
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
@@ -931,7 +933,13 @@ function applyLive(r) {
   $("live-gloss").textContent = fmt(r.losses.g, 4);
   $("live-dreal").textContent = fmt(r.d_real, 3);
   $("live-dfake").textContent = fmt(r.d_fake, 3);
-  $("live-jsd").textContent = `${fmt(r.jsd_estimate, 3)} nats`;
+  $("live-jsd").textContent = `≥ ${fmt(r.jsd_estimate, 3)} nats`;
+  // A D near chance (loss near log 4) bounds the JSD by about 0 whatever G does: say so.
+  const weakD = Number.isFinite(r.losses.d) && r.losses.d > LOG4 - WEAK_D_MARGIN;
+  $("live-jsd-note").textContent = weakD
+    ? "D's loss is near log 4: D is too weak to tell, so this bound says little about p_g."
+    : "a lower bound: equal to the JSD only for the optimal D.";
+  $("live-jsd-note").classList.toggle("warn", weakD);
   if (r.dim === 1) {
     $("live-extra-label").innerHTML = `p<sub>g</sub> mean ± std (data ${fmt(r.data_mean, 2)} ± ${fmt(r.data_std, 2)})`;
     $("live-extra").textContent = `${fmt(r.g_mean, 2)} ± ${fmt(r.g_std, 2)}`;
@@ -1384,12 +1392,12 @@ function drawArrows(ax, a) {
 
 function drawMetricsChart() {
   const r = L.last;
-  const series = [{ key: "jsd", label: "JSD", color: COLORS.ink }];
+  const series = [{ key: "jsd", label: "JSD ≥", color: COLORS.ink }];
   if (r && r.dim === 2) {
     series.unshift({ key: "hq", label: "high-q.", color: COLORS.dstar });
     series.unshift({ key: "covered", label: "covered", color: COLORS.gen });
   }
-  drawSeries("live-metrics", r && r.dim === 2 ? "Coverage and JSD, by iteration" : "JSD estimate, by iteration", series, [0, 1], [{ y: Math.log(2), label: "log 2" }]);
+  drawSeries("live-metrics", r && r.dim === 2 ? "Coverage and JSD lower bound, by iteration" : "JSD lower bound, by iteration", series, [0, 1], [{ y: Math.log(2), label: "log 2" }]);
 }
 
 
@@ -1484,12 +1492,12 @@ function share() {
 
 /** Save the current view's main plot as a PNG file. */
 function exportPng() {
-  const canvas = S.view === "live" ? $("live-plot") : $("analytic-plot");
+  const canvas = $(`${S.view}-plot`); // analytic-plot, live-plot, explorer-plot (explorer.js)
   canvas.toBlob((blob) => {
     if (!blob) return;
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
-    a.download = S.view === "live" ? `gannet-live-step-${L.step}.png` : "gannet-analytic.png";
+    a.download = S.view === "live" ? `gannet-live-step-${L.step}.png` : `gannet-${S.view}.png`;
     document.body.append(a);
     a.click();
     a.remove();
@@ -1508,8 +1516,9 @@ function showView(view) {
     tab.classList.toggle("active", active);
     tab.setAttribute("aria-selected", String(active));
   }
-  $("view-analytic").hidden = view !== "analytic";
-  $("view-live").hidden = view !== "live";
+  for (const section of document.querySelectorAll("main > .view")) {
+    section.hidden = section.id !== `view-${view}`;
+  }
   if (view === "live") {
     if (!liveStarted) {
       liveStarted = true;
@@ -1517,9 +1526,13 @@ function showView(view) {
     } else drawLive();
   } else {
     if (L.running) pauseLive();
-    if (A.x.length) drawAnalytic();
-    drawHistory();
+    if (view === "analytic") {
+      if (A.x.length) drawAnalytic();
+      drawHistory();
+    }
   }
+  // Views in their own modules (explorer.js) start and redraw on this event.
+  document.dispatchEvent(new CustomEvent("gannet:view", { detail: view }));
 }
 
 function redraw() {
@@ -1540,7 +1553,7 @@ function main() {
   $("share").addEventListener("click", share);
   $("export-png").addEventListener("click", exportPng);
   const fragment = location.hash.slice(1);
-  let view = fragment === "live" ? "live" : "analytic";
+  let view = fragment === "live" || fragment === "explorer" ? fragment : "analytic";
   if (fragment.includes("=")) view = applyShared(fragment);
   setDataKind(A.data.kind, { request: false });
   updatePaintTools();
@@ -1551,7 +1564,7 @@ function main() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(redraw, 60);
   });
-  if (view === "live") showView("live");
+  if (view !== "analytic") showView(view);
   S.ready = true;
 }
 
