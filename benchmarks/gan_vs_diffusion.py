@@ -23,12 +23,14 @@ Figures per row:
   (``fid_at_n_slow``), and ``real`` rows score the same number of MNIST training images
   against the test split: the floor a perfect model would reach at that sample size.
 * ``samples_per_s``: samples drawn / seconds drawing them, in batches of ``--batch``, on
-  ``--threads`` threads (best of ``--repeats`` draws for rows whose draw takes < 10 s).
+  ``--threads`` threads; the best of up to ``--repeats`` draws, repeated until 10 s were
+  spent (so a GAN's few-millisecond draws are timed many times, a 1,000-step draw once).
 
-Rows already in ``--out`` (same name) are kept and skipped, so an interrupted run continues;
-the JSON is rewritten after every row. ``--only NAME...`` measures some rows (several
-processes can share the rows, each with its own ``--out``); ``--merge FILE...`` then copies
-their rows into one ``--out``. ``--plot`` draws FID against samples/s.
+Two phases: each row's samples are drawn and timed into ``--samples-dir`` (NAME.npz and
+NAME.json; rows already there are kept, so an interrupted run continues, and ``--only
+NAME...`` lets several processes share the rows), then every drawn row is scored
+(``--draw-only`` stops before, e.g. while the classifier is still training). ``--plot`` draws
+FID against samples/s.
 """
 
 from __future__ import annotations
@@ -55,12 +57,20 @@ from gannet.run import Run, load_run
 HERE = Path(__file__).resolve().parent
 FID = "fid_mnist-classifier"
 FAST_DRAW_S = 10.0
-"""Draws shorter than this are repeated (``--repeats``) and the best time kept."""
+"""Draws are repeated (up to ``--repeats``) until they took this many seconds in all, and the
+best time kept: fast rows get many tries, a slow row one."""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--gan", action="append", default=[], metavar="NAME=RUN", help="a GAN run")
+    p.add_argument(
+        "--gan-raw",
+        action="append",
+        default=[],
+        metavar="NAME=RUN",
+        help="a GAN run's own G weights, not their moving average",
+    )
     p.add_argument("--ddpm", required=True, help="the diffusion run (loss.name = 'ddpm')")
     p.add_argument("--steps", type=int, nargs="+", default=[10, 25, 100, 1000])
     p.add_argument("--ancestral-steps", type=int, nargs="*", default=[1000])
@@ -68,33 +78,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--n-slow", type=int, default=100, help="samples of the slow rows")
     p.add_argument("--slow-from", type=int, default=1000, help="steps that make a row slow")
     p.add_argument("--batch", type=int, default=250)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=str(HERE / "results" / "gan_vs_diffusion.json"))
     p.add_argument("--plot", default="", help="write the FID-vs-samples/s plot here (PNG)")
-    p.add_argument("--only", nargs="*", default=None, metavar="NAME", help="measure these rows")
-    p.add_argument(
-        "--merge",
-        nargs="*",
-        default=[],
-        metavar="FILE",
-        help="rows measured in these JSON files "
-        "(other processes' --out) count as done and are copied into --out",
-    )
+    p.add_argument("--only", nargs="*", default=None, metavar="NAME", help="draw these rows")
+    p.add_argument("--samples-dir", default="gan_vs_diffusion-samples", help="drawn samples")
+    p.add_argument("--draw-only", action="store_true", help="draw and time, score nothing")
     return p.parse_args(argv)
 
 
 def draw(run: Run, n: int, batch: int, seed: int, repeats: int) -> tuple[torch.Tensor, float]:
-    """(n samples, samples/s): the seed fixes the noise (and the ancestral sampler's steps,
-    which draw from the global RNG)."""
-    best, samples = float("inf"), torch.empty(0)
+    """(n samples, samples/s): the best of ``repeats`` timed draws, repeated only while the
+    draws so far took under FAST_DRAW_S in all. The seed fixes the noise (and the ancestral
+    sampler's steps, which draw from the global RNG)."""
+    best, spent, samples = float("inf"), 0.0, torch.empty(0)
     for _ in range(repeats):
         torch.manual_seed(seed)
         start = time.perf_counter()
         samples = run.sample(n, seed=seed, batch_size=batch)
-        best = min(best, time.perf_counter() - start)
-        if best >= FAST_DRAW_S:
+        took = time.perf_counter() - start
+        best, spent = min(best, took), spent + took
+        if spent >= FAST_DRAW_S:
             break
     return samples, n / best
 
@@ -105,52 +111,38 @@ def uptime() -> str:
     return f"load average: {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
-def contenders(args: argparse.Namespace) -> list[tuple[str, str, str, int, str]]:
-    """(row name, kind, run path, steps, sampler) in the order they are measured."""
-    rows = [(name, "gan", path, 1, "") for name, _, path in (g.partition("=") for g in args.gan)]
-    rows += [(f"ddpm-ddim-{s}", "ddpm", args.ddpm, s, "ddim") for s in args.steps]
+def contenders(args: argparse.Namespace) -> list[tuple[str, str, str, int, str, bool]]:
+    """(row name, kind, run path, steps, sampler, EMA) in the order they are measured."""
+    gans = [(g, True) for g in args.gan] + [(g, False) for g in args.gan_raw]
+    rows = [
+        (n, "gan", path, 1, "", ema)
+        for (n, _, path), ema in ((g.partition("="), e) for g, e in gans)
+    ]
+    rows += [(f"ddpm-ddim-{s}", "ddpm", args.ddpm, s, "ddim", True) for s in args.steps]
     rows += [
-        (f"ddpm-ancestral-{s}", "ddpm", args.ddpm, s, "ancestral") for s in args.ancestral_steps
+        (f"ddpm-ancestral-{s}", "ddpm", args.ddpm, s, "ancestral", True)
+        for s in args.ancestral_steps
     ]
     return rows
 
 
-def measure(args: argparse.Namespace, extractor: Any, real: np.ndarray) -> dict[str, Any]:
-    out = Path(args.out)
-    done: dict[str, Any] = {}
-    for path in [*args.merge, *([out] if out.is_file() else [])]:
-        done.update({r["name"]: r for r in json.loads(Path(path).read_text()).get("rows", [])})
-    rows: list[dict[str, Any]] = []
+def load(path: str, ema: bool) -> Run:
+    """A run folder, or a checkpoint file inside one (e.g. a copy kept at a time budget)."""
+    p = Path(path)
+    return load_run(p.parent, checkpoint=p, ema=ema) if p.is_file() else load_run(p, ema=ema)
 
-    def save() -> None:
-        write_results(
-            out, {"classifier_sha256": extractor.weights_sha256, "rows": rows}, script=__file__
-        )
 
-    def fid(x: torch.Tensor) -> float:
-        feats = extractor.features(as_images(x, (1, 28, 28)))
-        return named_scores(["fid"], extractor.name, real, feats)[FID]
-
-    train, _ = load_split("mnist", "train")
-    for n in sorted({args.n, args.n_slow}):  # the floor: real images at the same n
-        name = f"real-{n}"
-        if name not in done:
-            done[name] = {
-                "name": name,
-                "kind": "real",
-                "n": n,
-                FID: fid(as_float(train[:n])),
-                "fid_at_n_slow": fid(as_float(train[: args.n_slow])),
-            }
-        rows.append(done[name])
-        print(f"{name:20s} FID {done[name][FID]:8.3f}", flush=True)
-    for name, kind, path, steps, sampler in contenders(args):
-        if args.only is not None and name not in args.only and name not in done:
+def draw_rows(args: argparse.Namespace) -> None:
+    """Draw each row's samples (timed) into ``--samples-dir``: NAME.npz and NAME.json; rows
+    already there are kept."""
+    folder = Path(args.samples_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, kind, path, steps, sampler, ema in contenders(args):
+        if args.only is not None and name not in args.only:
             continue
-        if name in done:
-            rows.append(done[name])
+        if (folder / f"{name}.json").is_file():
             continue
-        run = load_run(path)
+        run = load(path, ema)
         if kind == "ddpm":
             set_sampling(run.generator, steps, sampler)  # type: ignore[arg-type]
         n = args.n_slow if kind == "ddpm" and steps >= args.slow_from else args.n
@@ -164,20 +156,51 @@ def measure(args: argparse.Namespace, extractor: Any, real: np.ndarray) -> dict[
             "sampler": sampler or "generator",
             "uses_ema": run.uses_ema,
             "n": n,
-            FID: fid(samples),
-            "fid_at_n_slow": fid(samples[: args.n_slow]),
+            "batch": args.batch,
             "samples_per_s": rate,
             "load": uptime(),
         }
+        np.savez_compressed(folder / f"{name}.npz", samples=samples.numpy())
+        (folder / f"{name}.json").write_text(json.dumps(row))
+        print(f"{name:22s} n={n:5d} {rate:12.2f} samples/s  {row['load']}", flush=True)
+
+
+def score_rows(args: argparse.Namespace) -> dict[str, Any]:
+    """Classifier FID of every drawn row (and of real images at the same sizes)."""
+    extractor = make_extractor("mnist-classifier")
+    print(f"classifier sha256 {extractor.weights_sha256}", flush=True)
+    real, _ = reference_features("mnist", "test", extractor)
+
+    def fid(x: torch.Tensor) -> float:
+        feats = extractor.features(as_images(x, (1, 28, 28)))
+        return named_scores(["fid"], extractor.name, real, feats)[FID]
+
+    rows: list[dict[str, Any]] = []
+    train, _ = load_split("mnist", "train")
+    for n in sorted({args.n, args.n_slow}):  # the floor: real images at the same n
+        images = as_float(train[:n])
+        row = {"name": f"real-{n}", "kind": "real", "sampler": "", "n": n, FID: fid(images),
+               "fid_at_n_slow": fid(images[: args.n_slow])}  # fmt: skip
+        rows.append(row)
+        print(f"{row['name']:22s} FID {row[FID]:8.3f}", flush=True)
+    folder = Path(args.samples_dir)
+    for name, *_ in contenders(args):
+        if not (folder / f"{name}.json").is_file():
+            print(f"{name:22s} not drawn yet", flush=True)
+            continue
+        row = json.loads((folder / f"{name}.json").read_text())
+        with np.load(folder / f"{name}.npz") as f:
+            samples = torch.from_numpy(f["samples"])
+        row[FID], row["fid_at_n_slow"] = fid(samples), fid(samples[: args.n_slow])
         rows.append(row)
         print(
-            f"{name:20s} FID {row[FID]:8.3f} (n={n}; at n={args.n_slow}: "
-            f"{row['fid_at_n_slow']:.3f})  {rate:10.1f} samples/s  {row['load']}",
+            f"{name:22s} FID {row[FID]:8.3f} (n={row['n']}; at n={args.n_slow}: "
+            f"{row['fid_at_n_slow']:.3f})  {row['samples_per_s']:12.2f} samples/s",
             flush=True,
         )
-        save()
-    save()
-    return {"rows": rows}
+    results = {"classifier_sha256": extractor.weights_sha256, "rows": rows}
+    write_results(args.out, results, script=__file__)
+    return results
 
 
 def plot(rows: list[dict[str, Any]], path: str) -> None:
@@ -238,10 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     print_machine()
     print(uptime(), flush=True)
-    extractor = make_extractor("mnist-classifier")
-    print(f"classifier sha256 {extractor.weights_sha256}", flush=True)
-    real, _ = reference_features("mnist", "test", extractor)
-    result = measure(args, extractor, real)
+    draw_rows(args)
+    if args.draw_only:
+        return 0
+    result = score_rows(args)
     if args.plot:
         plot(result["rows"], args.plot)
     return 0
