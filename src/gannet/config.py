@@ -89,7 +89,7 @@ class ModelConfig:
     """Initialise the generator's output bias from the training pixel marginals (paper-mlp)."""
     g_channels: int = ranged(64, 1, 1024)
     """dcgan-g: base width; the layer before the output has this many channels, each layer
-    below it twice as many."""
+    below it twice as many. ddpm-unet: the U-Net's width at full resolution."""
     d_channels: int = ranged(64, 1, 1024)
     """dcgan-d: base width; the first conv layer has this many channels, each one after it
     twice as many."""
@@ -119,6 +119,17 @@ class ModelConfig:
     """stylegan-d: group size of the minibatch standard-deviation layer (0 = off)."""
     d_classes: int = ranged(10, 2, 4096)
     """salimans-d (semi-supervised): class logits D outputs, one per class of the data."""
+    diffusion_steps: int = ranged(1000, 2, 100_000)
+    """ddpm-unet: T, the steps of the forward (noising) process (Ho et al., 2020: 1000)."""
+    beta_schedule: Literal["linear", "cosine"] = "linear"
+    """ddpm-unet: linear (Ho et al.: beta from 1e-4 to 0.02 at T = 1000) or cosine
+    (Nichol & Dhariwal, 2021)."""
+    sample_steps: int = ranged(50, 1, 100_000)
+    """ddpm-unet: reverse steps per sample, evenly spaced over T (sample grids, gannet
+    sample, evaluation; at most diffusion_steps; ``gannet sample --steps`` overrides it)."""
+    sampler: Literal["ddim", "ancestral"] = "ddim"
+    """ddpm-unet: ddim (Song et al., 2021, eta = 0: deterministic given the noise) or
+    ancestral (Ho et al.'s Algorithm 2, fresh noise at every step)."""
 
 
 @dataclass

@@ -181,6 +181,28 @@ class SemiSupervised(Loss):
         return (features_real.mean(0) - features_fake.mean(0)).square().mean()
 
 
+DDPM = "ddpm"
+"""The registry name of :class:`NoisePrediction`."""
+
+
+class NoisePrediction(Loss):
+    """Denoising diffusion (Ho et al., 2020), not a game: the noise predictor of
+    ``model.generator = 'ddpm-unet'`` descends L_simple, the mean squared error of its
+    prediction of the noise in x_t (:func:`gannet.diffusion.epsilon_loss`). There is no D,
+    so D's cost is 0; the loop is :class:`gannet.training.DiffusionTrainer`."""
+
+    probabilistic = False
+
+    def d_cost(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
+        return d_real.new_zeros(())
+
+    def g_cost(self, d_fake: Tensor) -> Tensor:
+        raise GannetError(
+            f"loss.name={DDPM!r} trains a noise predictor: train it with "
+            "gannet.training.DiffusionTrainer (gannet train and start_run pick it)"
+        )
+
+
 LOSSES: Registry[type[Loss]] = Registry("loss")
 LOSSES.register("minimax")(Minimax)
 LOSSES.register("non-saturating")(NonSaturating)
@@ -189,6 +211,7 @@ LOSSES.register("wgan-gp")(WassersteinGP)
 LOSSES.register("hinge")(Hinge)
 LOSSES.register("least-squares")(LeastSquares)
 LOSSES.register(SEMI_SUPERVISED)(SemiSupervised)
+LOSSES.register(DDPM)(NoisePrediction)
 
 
 def make_loss(name: str) -> Loss:

@@ -30,6 +30,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="C",
         help="conditional runs: draw every sample from class C (default: uniform classes)",
     )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="diffusion runs: reverse steps per sample, 1..T (default: the run's "
+        "model.sample_steps)",
+    )
+    p.add_argument(
+        "--sampler",
+        choices=["ddim", "ancestral"],
+        default=None,
+        help="diffusion runs: ddim (deterministic given the noise) or ancestral (default: "
+        "the run's model.sampler)",
+    )
     add_truncation_argument(p)
     add_raw_argument(p)
     p.set_defaults(handler=_sample)
@@ -37,6 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _sample(args: argparse.Namespace) -> int:
     from gannet.memory import check_samples_fit
+    from gannet.models.ddpm import set_sampling
     from gannet.plotting import save_samples
     from gannet.run import load_run
     from gannet.samplefile import write_samples_npz
@@ -52,6 +68,7 @@ def _sample(args: argparse.Namespace) -> int:
     run = with_truncation(
         load_run(args.run, checkpoint=args.checkpoint, ema=not args.raw), args.truncation
     )
+    set_sampling(run.generator, args.steps, args.sampler)
     one, _ = run.sample_labelled(1, seed=args.seed, labels=args.label)
     check_samples_fit(args.n, one[0].numel(), "--n")
     samples, labels = run.sample_labelled(args.n, seed=args.seed, labels=args.label)

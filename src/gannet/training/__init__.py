@@ -9,6 +9,7 @@
 * :mod:`.hooks`: console, metrics file, sample grids, curves, snapshots, checkpoint, status
   file, health, mode monitor, signals;
 * :mod:`.semisup`: the semi-supervised GAN's trainer (Salimans et al. 2016);
+* :mod:`.diffusion`: the denoising diffusion model's trainer (Ho et al. 2020);
 * :mod:`.session`: a run in its folder (:func:`start_run`, :func:`resume_run`);
 * :mod:`.validate`: value checks of a config.
 
@@ -20,6 +21,7 @@ A minimal loop with no files::
 """
 
 from gannet.training.batches import Batches, epoch_permutation
+from gannet.training.diffusion import DiffusionTrainer
 from gannet.training.hooks import Hook, HookList, run_hooks
 from gannet.training.loop import Progress, Trainer
 from gannet.training.networks import resolve_device
@@ -33,6 +35,7 @@ __all__ = [
     "Batches",
     "Checkpoint",
     "DStep",
+    "DiffusionTrainer",
     "Hook",
     "HookList",
     "Progress",

@@ -29,7 +29,7 @@ from gannet.config import Config
 from gannet.data import Dataset, load_dataset
 from gannet.data.balanced import balanced_indices
 from gannet.errors import GannetError
-from gannet.losses import SEMI_SUPERVISED, SemiSupervised
+from gannet.losses import DDPM, SEMI_SUPERVISED, SemiSupervised
 from gannet.training.distributed import World
 from gannet.training.finetune import thaw
 from gannet.training.hooks.base import Hook
@@ -70,7 +70,12 @@ def labelled_rows(data: Dataset, n: int, seed: int) -> Tensor:
 
 def trainer_class(config: Config) -> type[Trainer]:
     """The trainer for ``config``: :class:`SemiSupervisedTrainer` for
-    loss.name='semi-supervised', :class:`Trainer` otherwise."""
+    loss.name='semi-supervised', :class:`~gannet.training.diffusion.DiffusionTrainer` for
+    loss.name='ddpm', :class:`Trainer` otherwise."""
+    if config.loss.name == DDPM:
+        from gannet.training.diffusion import DiffusionTrainer
+
+        return DiffusionTrainer
     return SemiSupervisedTrainer if config.loss.name == SEMI_SUPERVISED else Trainer
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from gannet.augment import check_augment
 from gannet.config import Config, check_config
 from gannet.errors import GannetError
-from gannet.losses import SEMI_SUPERVISED, make_loss
+from gannet.losses import DDPM, SEMI_SUPERVISED, make_loss
 
 
 def validate_config(config: Config) -> None:
@@ -16,6 +16,7 @@ def validate_config(config: Config) -> None:
     check_config(config)
     validate_loss(config)
     validate_semi_supervised(config)
+    validate_diffusion(config)
     check_augment(config.train.augment, is_synthetic(config.data.name))
     if config.train.ema_rampup and not config.train.ema:
         raise GannetError(
@@ -107,3 +108,39 @@ def validate_semi_supervised(config: Config) -> None:
                 f"loss.name={SEMI_SUPERVISED!r} does not support {what}; remove it "
                 "(the semi-supervised loop is alternating, unconditional, without penalties)"
             )
+
+
+def validate_diffusion(config: Config) -> None:
+    """loss.name='ddpm' and model.generator='ddpm-unet' go together, with no discriminator,
+    normal noise (z is the starting image x_T) and the settings its loop supports."""
+    mc, diffusion = config.model, config.loss.name == DDPM
+    if diffusion != (mc.generator == "ddpm-unet"):
+        raise GannetError(
+            "loss.name = 'ddpm' and model.generator = 'ddpm-unet' go together; set both "
+            "(a diffusion run) or neither"
+        )
+    if not diffusion:
+        if mc.discriminator == "none":
+            raise GannetError(
+                "model.discriminator = 'none' is for diffusion runs (loss.name "
+                "= 'ddpm'); a GAN needs a discriminator"
+            )
+        return
+    if mc.sample_steps > mc.diffusion_steps:
+        raise GannetError(
+            f"model.sample_steps = {mc.sample_steps} is more than model.diffusion_steps = "
+            f"{mc.diffusion_steps}; use at most {mc.diffusion_steps}"
+        )
+    unsupported = {
+        "model.discriminator other than 'none'": mc.discriminator != "none",
+        "model.noise = 'uniform' (x_T is standard normal: use 'normal')": mc.noise != "normal",
+        "model.conditional": mc.conditional,
+        "train.k > 1": config.train.k > 1,
+        "train.schedule = 'simultaneous'": config.train.schedule == "simultaneous",
+        "train.augment": bool(config.train.augment),
+        "loss.r1_gamma > 0": config.loss.r1_gamma > 0,
+        "loss.spectral_norm": config.loss.spectral_norm,
+    }
+    for what, on in unsupported.items():
+        if on:
+            raise GannetError(f"loss.name = {DDPM!r} does not support {what}; remove it")
