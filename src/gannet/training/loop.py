@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gannet.ada import adaptive_augment
 from gannet.config import Config
 from gannet.data import Dataset, load_dataset
 from gannet.data.base import float_mean
@@ -114,6 +115,7 @@ class Trainer(ModelPasses):
         )  # fmt: skip
         self.clip, self.separate_d_passes = nets.clip, nets.separate_d_passes
         self.amp = Precision(tc.precision, self.device)
+        self.ada = adaptive_augment(tc)
         prepare_for_device(self, tc.compile, tc.sync_bn)
         self.world.broadcast_weights([self.G, self.D])
         self.rank_rng: list[Tensor] | None = None
@@ -318,6 +320,7 @@ class Trainer(ModelPasses):
             "momentum": self.sched_g.momentum,
             "images_per_s": self.stats.images_per_s(),
             "wall_time": p.elapsed,
+            **(self.ada.record() if self.ada is not None else {}),
         }
         self.hooks.on_measure(self, record)
         self.hooks.on_log(self, record)
