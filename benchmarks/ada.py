@@ -98,7 +98,7 @@ def run_arm(arm: str, args: argparse.Namespace, test: torch.Tensor) -> dict[str,
         trainer.step()
         step = trainer.progress.step
         if step % args.every == 0 or trainer.done:
-            point = {"step": step, "p": trainer.augment_strength if trainer.ada else 0.0}
+            point = {"step": step, "p": trainer.augment_strength if arm != "none" else 0.0}
             if trainer.ada is not None and trainer.ada.last_rt is not None:
                 point["rt"] = trainer.ada.last_rt
             curve.append(point)

@@ -215,6 +215,10 @@ def _interpolate(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_FRAMES = 3_000
+"""The most frames ``figure interpolate --animate`` writes."""
+
+
 def _animate(args: argparse.Namespace) -> int:
     from gannet.figures.walk import frames_of, latent_walk, seed_walk
     from gannet.projection import read_latent
@@ -224,8 +228,14 @@ def _animate(args: argparse.Namespace) -> int:
 
     out = check_animation_path(args.animate)
     steps = 24 if args.steps is None else args.steps
-    if not args.fps > 0:
-        raise GannetError(f"--fps must be > 0, got {args.fps}")
+    if not 0 < args.fps <= 100:
+        raise GannetError(f"--fps must be a number in (0, 100], got {args.fps}")
+    keys = len(args.through) if args.through else args.keys
+    if not (2 <= keys <= 1000 and 1 <= steps <= 10_000 and keys * steps <= MAX_FRAMES):
+        raise GannetError(
+            f"a walk needs 2 to 1,000 key latents and 1 to 10,000 --steps a leg, "
+            f"{MAX_FRAMES:,} frames at most; got {keys} keys x {steps} steps"
+        )
     latents = [read_latent(p) for p in args.through] if args.through else None
     run = load_run(args.run, checkpoint=args.checkpoint)
     if latents is not None:

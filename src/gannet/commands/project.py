@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from gannet.commands import add_raw_argument
 from gannet.errors import GannetError
+from gannet.ranges import MAX_INT
+
+MAX_STEPS = 100_000
+"""The most optimisation steps ``--steps`` accepts."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,10 +55,18 @@ def _project(args: argparse.Namespace) -> int:
     from gannet.projection import Settings, project_files
     from gannet.run import load_run
 
-    if args.steps < 1:
-        raise GannetError(f"--steps must be at least 1, got {args.steps}")
-    if not args.lr > 0 or args.feature_weight < 0 or args.noise_weight < 0:
-        raise GannetError("--lr must be > 0, --feature-weight and --noise-weight >= 0")
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise GannetError(f"--steps must be an integer from 1 to {MAX_STEPS}, got {args.steps}")
+    if not 0 <= args.seed <= MAX_INT:
+        raise GannetError(f"--seed must be an integer from 0 to 2**63 - 1, got {args.seed}")
+    if not 0 < args.lr <= 10:
+        raise GannetError(f"--lr must be a number in (0, 10], got {args.lr}")
+    for name, value in (
+        ("--feature-weight", args.feature_weight),
+        ("--noise-weight", args.noise_weight),
+    ):
+        if not (math.isfinite(value) and value >= 0):
+            raise GannetError(f"{name} must be a finite number >= 0, got {value}")
     run = load_run(args.run, checkpoint=args.checkpoint, ema=not args.raw)
     settings = Settings(
         steps=args.steps,
