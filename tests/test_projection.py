@@ -21,6 +21,7 @@ from gannet.training import start_run
 from gannet.training.hooks.checkpoints import Checkpoints
 from gannet.training.hooks.status import StatusFile
 from gannet.video import count_frames, video_available
+from tests.conftest import tiny_labelled as labelled
 from tests.door_support import assert_one_error_line, run_main
 
 
@@ -111,6 +112,15 @@ def test_projection_recovers_an_image_g_made(mlp_run: Path) -> None:
     with torch.no_grad():
         again = run.generator(result.latent[None]).reshape(target.shape)
     assert torch.allclose(again.clamp(0, 1), result.image, atol=1e-5)
+
+
+def test_conditional_projection_picks_the_class_or_keeps_the_given_one(tmp_path: Path) -> None:
+    run = load_run(make_run(tmp_path / "cond", mlp_config("model.conditional=true"), labelled()))
+    target = run.sample(1, seed=99, labels=2)[0]
+    found = project(run, target, Settings(steps=100, seed=1))
+    assert found.label == 2 and found.mse < 1e-4
+    forced = project(run, target, Settings(steps=100, seed=1), label=1)
+    assert forced.label == 1 and forced.mse > 100 * found.mse
 
 
 def test_stylegan_projection_in_w_plus_with_noise_regularisation(style_run: Path) -> None:

@@ -64,9 +64,9 @@ def seed_walk(
     path = loop_path(z, steps, spherical=True)
     if mc.noise == "uniform":
         path = path.clamp(-SQRT3, SQRT3)
-    labels = (
-        run.check_labels(len(path), label if label is not None else 0) if mc.conditional else None
-    )
+    if mc.conditional and label is None:
+        label = 0
+    labels = run.check_labels(len(path), label)  # None for an unconditional run (no --class)
     return generate(run, path, labels=labels).reshape(len(path), *shape)
 
 
