@@ -41,6 +41,12 @@ def test_controller_moves_p_by_the_papers_rule() -> None:
     for _ in range(4):
         ada.observe(torch.tensor([1.0, -1.0]))
     assert ada.p == pytest.approx(0.5 - 8 / 1000)
+    # counted in images: minibatches of 10 seen as 8 D passes of 5 make one interval of 4
+    split = AdaptiveAugment(target=0.6, interval=4, kimg=1.0, batch=10)
+    for i in range(8):
+        assert split.adjustments == 0, i
+        split.observe(torch.ones(5))
+    assert split.adjustments == 1 and split.p == pytest.approx(0.04)
     fast = AdaptiveAugment(interval=1, kimg=0.001)
     fast.observe(torch.ones(5))
     assert fast.p == 1.0  # clamped

@@ -7,7 +7,8 @@ probability that each policy is applied to each image D sees) follow D's overfit
 * the heuristic is r_t = E[sign(D_train(x_real))], the mean sign of D's raw output on the
   real minibatches it trained on (+1: D says "real" to every training image, it memorises
   them; 0: it cannot tell them from fakes);
-* every ``train.ada_interval`` real minibatches (N = 4 in the paper) gannet computes r_t
+* every ``train.ada_interval`` real minibatches (N = 4 in the paper; counted in images, so
+  a minibatch split into several D passes still counts once) gannet computes r_t
   over them and moves p by sign(r_t - target) x (images seen in the interval) /
   (``train.ada_kimg`` x 1000), clamped to [0, 1]; the paper's target is 0.6 and its speed
   500k images (p can go from 0 to 1 in 500k real images);
@@ -53,9 +54,17 @@ class AdaptiveAugment:
     ``total`` so every rank sums the same signs and keeps the same p."""
 
     def __init__(
-        self, target: float = TARGET, interval: int = INTERVAL, kimg: float = KIMG
+        self,
+        target: float = TARGET,
+        interval: int = INTERVAL,
+        kimg: float = KIMG,
+        batch: int | None = None,
     ) -> None:
         self.target, self.interval, self.kimg = target, interval, kimg
+        self.batch = batch
+        """Real images a minibatch gives this process: the interval then ends after
+        ``interval x batch`` images, however they were split into D passes (gradient
+        accumulation's micro-batches); None counts D passes instead."""
         self.p = 0.0
         self.sign_sum = 0.0
         """Sum of sign(D(x_real)) over the interval's real images (this process's)."""
@@ -75,7 +84,8 @@ class AdaptiveAugment:
         self.sign_sum += float(signs.sum().item())
         self.images += signs.numel()
         self.batches += 1
-        if self.batches >= self.interval:
+        seen = self.batches if self.batch is None else self.images / self.batch
+        if seen >= self.interval:
             self.adjust(total)
 
     def adjust(self, total: Any = None) -> None:
@@ -123,11 +133,12 @@ class AdaptiveAugment:
             raise GannetError(f"the checkpoint's ADA state is malformed ({e})") from None
 
 
-def adaptive_augment(train: TrainConfig) -> AdaptiveAugment | None:
-    """ADA's controller for a run with train.augment_p = "ada" (None otherwise)."""
+def adaptive_augment(train: TrainConfig, batch: int) -> AdaptiveAugment | None:
+    """ADA's controller for a run with train.augment_p = "ada" (None otherwise); ``batch``
+    is this process's share of a real minibatch."""
     if train.augment_p != "ada":
         return None
-    return AdaptiveAugment(train.ada_target, train.ada_interval, train.ada_kimg)
+    return AdaptiveAugment(train.ada_target, train.ada_interval, train.ada_kimg, batch)
 
 
 def check_ada(augment_p: float | str, policy: str, loss: str) -> None:

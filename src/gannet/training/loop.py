@@ -115,7 +115,7 @@ class Trainer(ModelPasses):
         )  # fmt: skip
         self.clip, self.separate_d_passes = nets.clip, nets.separate_d_passes
         self.amp = Precision(tc.precision, self.device)
-        self.ada = adaptive_augment(tc)
+        self.ada = adaptive_augment(tc, self.m)
         prepare_for_device(self, tc.compile, tc.sync_bn)
         self.world.broadcast_weights([self.G, self.D])
         self.rank_rng: list[Tensor] | None = None
