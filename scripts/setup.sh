@@ -17,5 +17,5 @@ else
   python -c "import torch, sys; sys.exit(torch.__version__ != '2.13.0+cpu')" 2>/dev/null \
     || pip install -q "torch==2.13.0"
 fi
-pip install -q -e ".[dev,onnx,tensorboard]"   # onnx: gannet export --format onnx; tensorboard: train.tensorboard
+pip install -q -e ".[dev,onnx,tensorboard,video]"   # the optional extras, so their tests run
 echo "gannet is set up in .venv (activate with: . .venv/bin/activate)"

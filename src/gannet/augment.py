@@ -120,12 +120,17 @@ def parse_policy(text: str) -> tuple[str, ...]:
     return names
 
 
-def diff_augment(x: Tensor, policy: str | Sequence[str]) -> Tensor:
+def diff_augment(x: Tensor, policy: str | Sequence[str], p: float = 1.0) -> Tensor:
     """``x`` (N, C, H, W) through each policy in order (a comma-separated string or a
     sequence of names); no policy returns ``x`` itself. Differentiable with respect to
-    ``x``; random parameters from the global torch RNG on ``x``'s device."""
+    ``x``; random parameters from the global torch RNG on ``x``'s device.
+
+    ``p`` < 1 (ADA's strength, :mod:`gannet.ada`): each policy is applied to each image
+    with probability ``p`` (one U(0, 1) draw per image and policy, before the policy's own
+    draws, which are made for the chosen images only); ``p`` <= 0 returns ``x`` itself and
+    draws nothing; ``p`` >= 1 is DiffAugment (every policy on every image, no extra draw)."""
     names = parse_policy(policy) if isinstance(policy, str) else tuple(policy)
-    if not names:
+    if not names or p <= 0:
         return x
     if x.dim() != 4:
         raise GannetError(
@@ -135,8 +140,19 @@ def diff_augment(x: Tensor, policy: str | Sequence[str]) -> Tensor:
     for name in names:
         if name not in POLICIES:
             parse_policy(name)  # the one-line error listing the choices
-        x = POLICIES[name](x)
+        x = POLICIES[name](x) if p >= 1 else apply_some(POLICIES[name], x, p)
     return x
+
+
+def apply_some(policy: Callable[[Tensor], Tensor], x: Tensor, p: float) -> Tensor:
+    """``policy`` applied to each image of ``x`` with probability ``p`` (differentiably:
+    the chosen images are replaced by their transformed copies)."""
+    chosen = torch.rand(x.shape[0], device=x.device) < p
+    if not bool(chosen.any()):
+        return x
+    out = x.clone()
+    out[chosen] = policy(x[chosen])
+    return out
 
 
 def check_augment(policy: str, synthetic_data: bool) -> None:

@@ -34,6 +34,7 @@ COMMANDS: tuple[str, ...] = (
     "gannet.commands.classifier",
     "gannet.commands.average",
     "gannet.commands.augment",
+    "gannet.commands.project",
 )
 """The command modules, in ``gannet --help`` order; each defines ``add_parser(sub)``."""
 

@@ -276,6 +276,17 @@ class TrainConfig:
     """DiffAugment (Zhao et al., 2020), images only: comma-separated policies from color,
     translation, cutout applied differentiably to every image D sees in training, real and
     generated ('' = off; see gannet.augment)."""
+    augment_p: float | Literal["ada"] = ranged(1.0, 0, 1, note='or "ada"')
+    """The probability that each train.augment policy is applied to each image (1 =
+    DiffAugment: always), or "ada": adapted during training from D's overfitting (Karras et
+    al., 2020; see gannet.ada and docs/diffaugment.md), starting at 0 and checkpointed."""
+    ada_target: float = ranged(0.6, 0, 1, open_high=True)
+    """ADA: the target of r_t = E[sign(D(x_real))] (the paper's 0.6)."""
+    ada_interval: int = ranged(4, 1, 10_000)
+    """ADA: real minibatches between adjustments of p (the paper's N = 4)."""
+    ada_kimg: float = ranged(500.0, 0, open_low=True)
+    """ADA: speed, in thousands of real images for p to go from 0 to 1 (the paper's 500;
+    small CPU runs need far less, e.g. 20)."""
 
 
 @dataclass
@@ -428,6 +439,13 @@ def _check_type(key: str, value: Any, tp: Any) -> Any:
         ok = isinstance(value, float)
     elif tp is str:
         ok = isinstance(value, str)
+    elif origin in (Union, types.UnionType):
+        for arm in get_args(tp):
+            try:
+                return _check_type(key, value, arm)
+            except GannetError:
+                continue
+        ok = False
     if not ok:
         raise GannetError(f"config key '{key}' must be {_type_name(tp)}, got {value!r}")
     return value

@@ -96,7 +96,7 @@ def check_value(key: str, value: Any, allowed: Range | None, integer: bool) -> N
     string must hold no NUL character (no file name or device can)."""
     if isinstance(value, str) and "\x00" in value:
         raise GannetError(f"config key '{key}' must not contain a NUL character")
-    if allowed is None:
+    if allowed is None or isinstance(value, str):  # a range bounds numbers only
         return
     items = value if isinstance(value, list) else [value]
     if isinstance(value, list) and allowed.length is not None:

@@ -64,9 +64,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "trained on. Image runs only.",
     )
     i.add_argument("run", help="run folder (from 'gannet train')")
-    i.add_argument("--out", required=True, metavar="FILE.png", help="PNG file to write")
+    i.add_argument("--out", metavar="FILE.png", help="PNG file to write")
+    i.add_argument(
+        "--animate",
+        metavar="WALK.gif|WALK.mp4",
+        help="write a looping latent walk instead: slerp through --keys seeded noise vectors "
+        "(or through --through files), --steps frames a leg (MP4 needs the video extra)",
+    )
+    i.add_argument("--keys", type=int, default=4, help="--animate: seeded key latents (4)")
+    i.add_argument(
+        "--through",
+        nargs="+",
+        metavar="LATENT.npz",
+        help="--animate: walk through these 'gannet project' latents instead of seeds",
+    )
+    i.add_argument("--fps", type=float, default=12.0, help="--animate: frames a second (12)")
+    i.add_argument("--class", dest="label", type=int, help="--animate, conditional runs: class")
     i.add_argument("--rows", type=int, default=8, help="pairs of noise vectors (default 8)")
-    i.add_argument("--steps", type=int, default=10, help="images per row, ends included (10)")
+    i.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="images per row, ends included (10); with --animate, frames a leg (24)",
+    )
     i.add_argument("--slerp", action="store_true", help="spherical instead of linear paths")
     i.add_argument("--seed", type=int, default=None, help="noise seed (default: from the run)")
     i.add_argument("--checkpoint", help="a snapshot to use instead of the latest checkpoint")
@@ -173,6 +193,11 @@ def _interpolate(args: argparse.Namespace) -> int:
     from gannet.plotting import save_png
     from gannet.run import load_run
 
+    if (args.out is None) == (args.animate is None):
+        raise GannetError("give --out FILE.png (a grid) or --animate WALK.gif|WALK.mp4 (a walk)")
+    if args.animate is not None:
+        return _animate(args)
+    args.steps = 10 if args.steps is None else args.steps
     out = _png(args.out)
     if args.rows < 1 or args.steps < 2:
         raise GannetError("--rows must be at least 1 and --steps at least 2 (the endpoints)")
@@ -187,6 +212,42 @@ def _interpolate(args: argparse.Namespace) -> int:
     save_png(picture, out, scale=png_scale(shape[-1]))
     kind = "spherical" if args.slerp else "linear"
     print(f"wrote {args.rows} {kind} interpolations of {args.steps} steps to {out}")
+    return 0
+
+
+MAX_FRAMES = 3_000
+"""The most frames ``figure interpolate --animate`` writes."""
+
+
+def _animate(args: argparse.Namespace) -> int:
+    from gannet.figures.walk import frames_of, latent_walk, seed_walk
+    from gannet.projection import read_latent
+    from gannet.projection.files import scale_for
+    from gannet.run import load_run
+    from gannet.video import check_animation_path, count_frames, write_animation
+
+    out = check_animation_path(args.animate)
+    steps = 24 if args.steps is None else args.steps
+    if not 0 < args.fps <= 100:
+        raise GannetError(f"--fps must be a number in (0, 100], got {args.fps}")
+    keys = len(args.through) if args.through else args.keys
+    if not (2 <= keys <= 1000 and 1 <= steps <= 10_000 and keys * steps <= MAX_FRAMES):
+        raise GannetError(
+            f"a walk needs 2 to 1,000 key latents and 1 to 10,000 --steps a leg, "
+            f"{MAX_FRAMES:,} frames at most; got {keys} keys x {steps} steps"
+        )
+    latents = [read_latent(p) for p in args.through] if args.through else None
+    run = load_run(args.run, checkpoint=args.checkpoint)
+    if latents is not None:
+        images = latent_walk(run, latents, steps)
+        what = f"{len(latents)} projected latents"
+    else:
+        images = seed_walk(run, args.keys, steps, args.seed, args.label)
+        what = f"{args.keys} seeded noise vectors"
+    write_animation(out, frames_of(images, scale_for(images.shape[-1])), args.fps)
+    shown = count_frames(out)
+    merged = f" ({len(images) - shown} still frames merged)" if shown != len(images) else ""
+    print(f"wrote a {shown}-frame looping walk through {what} ({steps} a leg){merged} to {out}")
     return 0
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gannet.ada import adaptive_augment
 from gannet.config import Config
 from gannet.data import Dataset, load_dataset
 from gannet.data.base import float_mean
@@ -116,6 +117,7 @@ class Trainer(ModelPasses):
         )  # fmt: skip
         self.clip, self.separate_d_passes = nets.clip, nets.separate_d_passes
         self.amp = Precision(tc.precision, self.device)
+        self.ada = adaptive_augment(tc, self.m)
         prepare_for_device(self, tc.compile, tc.sync_bn)
         # FreezeD's fixed D parameters; micro-batches per update (train.batch_gpu); what
         # run.json records of train.init_from (set by start_run).
@@ -332,6 +334,7 @@ class Trainer(ModelPasses):
             "momentum": self.sched_g.momentum,
             "images_per_s": self.stats.images_per_s(),
             "wall_time": p.elapsed,
+            **(self.ada.record() if self.ada is not None else {}),
         }
         self.hooks.on_measure(self, record)
         self.hooks.on_log(self, record)

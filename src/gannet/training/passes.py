@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
+from gannet.ada import AdaptiveAugment
 from gannet.augment import diff_augment
 from gannet.config import Config
 from gannet.losses import Loss
@@ -38,6 +39,7 @@ class ModelPasses:
     separate_d_passes: bool
     amp: Precision
     progress: Progress
+    ada: AdaptiveAugment | None
 
     def noise(self, n: int) -> Tensor:
         """n draws from the noise prior p_z, from the global torch RNG (in a distributed run,
@@ -69,8 +71,16 @@ class ModelPasses:
         return out
 
     def augment(self, x: Tensor) -> Tensor:
-        """x through train.augment's policies (x itself when there are none)."""
-        return diff_augment(x, self.config.train.augment)
+        """x through train.augment's policies at strength train.augment_p, or ADA's p
+        (x itself when there are none)."""
+        return diff_augment(x, self.config.train.augment, self.augment_strength)
+
+    @property
+    def augment_strength(self) -> float:
+        """The probability each policy is applied to an image: ADA's current p with
+        train.augment_p = "ada", else train.augment_p."""
+        p = self.config.train.augment_p
+        return self.ada.p if self.ada is not None else float(p)
 
     def penalty_critic(self, y: Tensor | None) -> Callable[[Tensor], Tensor]:
         """D as the penalties see it: on train.augment's augmentation of its input (the
@@ -88,11 +98,16 @@ class ModelPasses:
         self, x: Tensor, fake: Tensor, y_real: Tensor | None, y_fake: Tensor | None
     ) -> tuple[Tensor, Tensor]:
         """D's outputs (float) on a real and a fake minibatch: one pass over both, or two
-        passes for a batch-norm D."""
+        passes for a batch-norm D. With ADA, the real outputs are counted towards r_t (this
+        is called once per D update on real data, in both schedules)."""
         if self.separate_d_passes:
-            return self.discriminate(x, y_real).float(), self.discriminate(fake, y_fake).float()
-        y = None if y_real is None or y_fake is None else torch.cat([y_real, y_fake])
-        d_real, d_fake = self.discriminate(torch.cat([x, fake]), y).float().split(x.shape[0])
+            d_real = self.discriminate(x, y_real).float()
+            d_fake = self.discriminate(fake, y_fake).float()
+        else:
+            y = None if y_real is None or y_fake is None else torch.cat([y_real, y_fake])
+            d_real, d_fake = self.discriminate(torch.cat([x, fake]), y).float().split(len(x))
+        if self.ada is not None:  # ADA's overfitting heuristic reads D on the reals
+            self.ada.observe(d_real, self.world.total)
         return d_real, d_fake
 
     def d_penalty(self, x: Tensor, fake: Tensor, y: Tensor | None = None) -> Tensor | None:

@@ -85,6 +85,8 @@ class Checkpoint:
     """The logging interval's running sums at the checkpoint, so the metrics line of an
     interval that spans a kill and a resume is the same as without the kill (older files
     lack it: that interval then restarts at the resume)."""
+    ada: dict[str, Any] | None = None
+    """ADA's p and its interval sums (train.augment_p = "ada"; :mod:`gannet.ada`)."""
     # ---- averages only
     averaged: dict[str, int] | None = None
     """``{"first", "last", "snapshots"}``: the epochs whose snapshots G averages."""
@@ -250,6 +252,7 @@ def capture(trainer: Trainer) -> Checkpoint:
         amp=trainer.amp.state_dict(),
         rank_rng=trainer.rank_rng,
         num_classes=trainer.num_classes,
+        ada=trainer.ada.state_dict() if trainer.ada is not None else None,
     )
 
 
@@ -286,6 +289,10 @@ def restore(trainer: Trainer, ckpt: Checkpoint) -> None:
         trainer.amp.load_state_dict(ckpt.amp)
         if ckpt.interval is not None:
             trainer.stats.load(ckpt.interval, trainer.device)
+        if trainer.ada is not None:
+            if ckpt.ada is None:
+                raise KeyError("ada")
+            trainer.ada.load_state_dict(ckpt.ada)
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
         raise GannetError(f"the checkpoint does not match this run ({e})") from None
 

@@ -5,6 +5,7 @@ gradient penalty with no weight, an unknown loss): one GannetError line each."""
 
 from __future__ import annotations
 
+from gannet.ada import check_ada
 from gannet.augment import check_augment
 from gannet.config import Config, check_config
 from gannet.errors import GannetError
@@ -18,6 +19,7 @@ def validate_config(config: Config) -> None:
     validate_semi_supervised(config)
     validate_diffusion(config)
     check_augment(config.train.augment, is_synthetic(config.data.name))
+    check_ada(config.train.augment_p, config.train.augment, config.loss.name)
     if config.train.ema_rampup and not config.train.ema:
         raise GannetError(
             "train.ema_rampup needs an average to ramp up: set train.ema (e.g. 0.999) or "
