@@ -265,6 +265,12 @@ def test_impossible_combinations_are_one_line(
     one_line(capsys, "no bfloat16 kernels")
     assert main(["export", run, "--out", str(tmp_path / "g.pt2"), "--truncation", "0.5"]) == 2
     one_line(capsys, "--truncation needs a generator with the truncation trick")
+    if ONNX_REASON is None:  # DCGAN's G: transposed convolutions, nothing int8 would change
+        dcgan = str(runs["dcgan"])
+        assert (
+            main(["export", dcgan, "--out", str(tmp_path / "g.onnx"), "--precision", "int8"]) == 2
+        )
+        one_line(capsys, "found no layer to quantise")
     monkeypatch.setenv("CXX", "gannet-no-such-compiler")
     assert main(["export", run, "--out", str(tmp_path / "g.aoti.pt2")]) == 2
     one_line(capsys, "needs a C++ compiler")

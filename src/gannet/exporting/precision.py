@@ -6,7 +6,9 @@
   is refused in one line.
 * ``int8``: :func:`quantize_onnx`, ONNX Runtime's dynamic quantisation
   (``onnxruntime.quantization.quantize_dynamic``): int8 weights for the matrix products and
-  convolutions, activations quantised per call, no hand-written kernels.
+  convolutions, activations quantised per call, no hand-written kernels. A generator with no
+  layer it quantises (DCGAN's G: transposed convolutions only) is refused in one line rather
+  than written as an "int8" file that is its fp32 graph.
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ def quantize_onnx(model: bytes, info: ExportInfo) -> bytes:
             except Exception as e:  # onnxruntime's own error types
                 raise GannetError(f"int8 quantisation failed: {first_line(e)}") from None
         proto = onnx.load(str(target))
+    if not any(node.op_type == "DynamicQuantizeLinear" for node in proto.graph.node):
+        layers = sorted({node.op_type for node in proto.graph.node})
+        raise GannetError(
+            "--precision int8: ONNX Runtime's dynamic quantisation found no layer to quantise "
+            f"in this generator (its operators: {', '.join(layers)}; it quantises MatMul, Gemm "
+            "and Conv, not ConvTranspose); export it in fp32"
+        )
     kept = [p for p in proto.metadata_props if p.key != METADATA_KEY]
     del proto.metadata_props[:]
     proto.metadata_props.extend(kept)
