@@ -71,13 +71,17 @@ def export(
     *,
     checkpoint: str | Path | None = None,
     ema: bool = True,
+    precision: str = "fp32",
+    truncation: float | None = None,
 ) -> Path:
-    """Write the run's G as TorchScript or ONNX (``gannet export RUN --out OUT``; the format
-    from ``out``'s suffix unless given) and return the file; open it again with
-    :func:`gannet.exporting.load_exported`."""
+    """Write the run's G for inference (``gannet export RUN --out OUT``): format pt2, aoti,
+    onnx or torchscript (from ``out``'s name unless given), precision fp32, bf16 or int8;
+    return the file. Open it again with :func:`gannet.exporting.load_exported`."""
     from gannet.exporting import export_generator
 
-    export_generator(run_dir, out, format, checkpoint, ema=ema)
+    export_generator(
+        run_dir, out, format, checkpoint, ema=ema, precision=precision, truncation=truncation
+    )
     return Path(out)
 
 
