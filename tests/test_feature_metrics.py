@@ -51,6 +51,7 @@ def write_standin(path: Path) -> str:
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GANNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANNET_OFFLINE", "1")  # a missing Inception file is not downloaded
     monkeypatch.delenv("GANNET_INCEPTION", raising=False)
     monkeypatch.delenv("GANNET_INCEPTION_SHA256", raising=False)
     return tmp_path / "cache"
