@@ -197,3 +197,40 @@ def test_selftest_catches_training_mode_and_swapped_precision_recall(
     failed = [c.name for c in result.checks if not c.passed]
     assert "collapse: precision 1" in failed and "collapse: recall 0" in failed
     assert not result.passed and "FAILED" in result.table()
+
+
+def test_fid_and_kid_agree_with_independent_computations_on_shipped_features(
+    fresh: Path, mnist_path: Path
+) -> None:
+    """Cross-checks on identical features: scipy's sqrtm formula (pytorch-fid's), where the
+    covariances are well conditioned, and the unbiased MMD² as a brute-force double loop."""
+    import itertools
+
+    import scipy.linalg
+
+    from gannet.metrics.frechet import feature_stats, frechet_distance
+    from gannet.metrics.kid import mmd2_unbiased
+
+    data = load_dataset(DataConfig(name="mnist", data_dir=str(mnist_path), subset=3000))
+    assert data.test is not None
+    extractor = make_extractor("mnist-classifier")
+    train = extractor.features(data.as_float("train"))
+    test = extractor.features(data.test[:3000])
+    keep = (train.std(axis=0) > 1e-3) & (test.std(axis=0) > 1e-3)  # no dead ReLU features
+    x, y = train[:, keep], test[:, keep]
+    (mu1, s1), (mu2, s2) = feature_stats(x), feature_stats(y)
+    assert np.linalg.cond(s1) < 1e7 and np.linalg.cond(s2) < 1e7
+    root = scipy.linalg.sqrtm(s1 @ s2)
+    assert np.abs(root.imag).max() < 1e-6 * np.abs(root.real).max()
+    naive = ((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(root.real)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(naive, rel=1e-7)
+    m, d = 25, x.shape[1]
+    a, b = x[:m], y[:m]
+
+    def k(u: np.ndarray, v: np.ndarray) -> float:
+        return (sum(float(ui) * float(vi) for ui, vi in zip(u, v, strict=True)) / d + 1) ** 3
+
+    pairs = [(i, j) for i, j in itertools.product(range(m), repeat=2) if i != j]
+    within = sum(k(a[i], a[j]) + k(b[i], b[j]) for i, j in pairs) / (m * (m - 1))
+    across = sum(k(a[i], b[j]) for i, j in itertools.product(range(m), repeat=2)) / (m * m)
+    assert mmd2_unbiased(a, b) == pytest.approx(within - 2 * across, rel=1e-10)
