@@ -77,8 +77,9 @@ def add_extractor_arguments(p: argparse.ArgumentParser) -> None:
     """--extractor, --inception-weights and --offline (also used by ``gannet eval selftest``)."""
     p.add_argument(
         "--extractor",
-        help="feature extractor (mnist-classifier-v1, fashion-mnist-classifier-v1, "
-        "cifar10-classifier-v1, inception, mnist-classifier-local for the one trained here, ...)",
+        help="feature extractor: mnist-classifier-v1, fashion-mnist-classifier-v1 (shipped), "
+        "inception, DATASET-classifier (the newest shipped, else the one trained here), "
+        "DATASET-classifier-local (the one trained here)",
     )
     p.add_argument(
         "--inception-weights",
