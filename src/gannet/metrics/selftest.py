@@ -39,7 +39,10 @@ DEFAULT_N = 1000
 NOISE = (0.05, 0.1, 0.2)
 """Pixel noise levels of the noised sets."""
 
-FLOORS: dict[str, tuple[int, float]] = {}
+FLOORS: dict[str, tuple[int, float]] = {
+    "mnist-classifier-v1": (1000, 14.2721),
+    "fashion-mnist-classifier-v1": (1000, 9.5286),
+}
 """Extractor -> (rows per half, FID of two random halves of its dataset's test split at
 that size with seed 0), measured with ``gannet eval selftest --extractor NAME``. The
 real-vs-real check accepts 0.5x to 2x the floor scaled to ``n`` rows (FID's bias falls as

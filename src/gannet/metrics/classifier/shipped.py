@@ -62,6 +62,9 @@ class ShippedWeights:
 
 
 SHIPPED: tuple[ShippedWeights, ...] = (
+    ShippedWeights(
+        "fashion-mnist", 1, "939b6a1e1575276d558558a44b7aa5ee503383dda1d42b2fafd80b45c5e1b760"
+    ),
     ShippedWeights("mnist", 1, "70522aab355aa249142f4b3fc7299ebb6a10d4549cee813c1946773644ab5ea6"),
 )
 """Every shipped classifier file, oldest version first per dataset."""
