@@ -2,7 +2,7 @@
 
 * ``inception``: the field's network (:mod:`gannet.metrics.inception`), 2,048 features of
   images of any size, colour or grayscale.
-* ``mnist-classifier-v1``, ``fashion-mnist-classifier-v1``, ``cifar10-classifier-v1``: the
+* ``mnist-classifier-v1``, ``fashion-mnist-classifier-v1`` (no CIFAR-10 one yet): the
   penultimate layer of gannet's own classifier of that dataset as shipped with the package
   (:mod:`gannet.metrics.classifier.shipped`: versioned, SHA-256-pinned, the same on every
   machine), for images of the classifier's input shape. Offline, no third-party weights;
