@@ -5,7 +5,7 @@ its own SGD; ``dcgan``: configs/mnist-dcgan.toml) and each loss of the registry,
 SAME number of generator steps, then score 10,000 samples two ways:
 
 * **classes covered** and KL(class histogram || uniform), with gannet's own MNIST classifier
-  (``gannet classifier train mnist``; trained on first use and cached);
+  (the shipped ``mnist-classifier-v1``; earlier results used a classifier trained here);
 * the paper's **Parzen-window** log-likelihood (sigma chosen on 1,000 validation rows, mean
   ± standard error over the 10,000 test images).
 
@@ -112,12 +112,7 @@ def config_for(args: argparse.Namespace, model: str, loss: str) -> Any:
 def one_run(args: argparse.Namespace, model: str, loss: str, tmp: Path) -> dict[str, Any]:
     import gannet
     from gannet.data import load_dataset
-    from gannet.metrics.classifier import (
-        cached_classifier,
-        classifier_path,
-        save_classifier,
-        train_classifier,
-    )
+    from gannet.metrics.classifier import dataset_classifier
     from gannet.metrics.modes import classifier_mode_stats
     from gannet.metrics.parzen import parzen_evaluate
 
@@ -143,9 +138,7 @@ def one_run(args: argparse.Namespace, model: str, loss: str, tmp: Path) -> dict[
         return record
     samples = run.sample(args.samples, seed=0).float().clamp(0, 1)
     data = load_dataset(config.data)
-    if not classifier_path("mnist").is_file():  # trained once (about 7 minutes), then cached
-        save_classifier(*train_classifier("mnist", data_dir=args.data_dir or ""))
-    classifier, _ = cached_classifier("mnist")
+    classifier = dataset_classifier("mnist").model  # the shipped mnist-classifier-v1
     classes = classifier_mode_stats(samples, classifier)
     parzen = parzen_evaluate(samples, data.validation[:1000], data.test, seed=0)
     record.update(

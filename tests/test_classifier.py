@@ -238,10 +238,13 @@ def test_classifier_info_and_train_keep_a_cached_one(
 ) -> None:
     assert main(["classifier", "info"]) == 0
     out = capsys.readouterr().out
-    assert "mnist: not trained (gannet classifier train mnist)" in out
-    assert "fashion-mnist: not trained" in out
-    assert main(["classifier", "info", "mnist"]) == 2
-    assert "gannet classifier train mnist" in capsys.readouterr().err
+    assert "mnist: none trained here (gannet classifier train mnist)" in out
+    assert "fashion-mnist: none trained here" in out
+    assert "shipped mnist-classifier-v1: test accuracy 99." in out
+    assert main(["classifier", "info", "mnist"]) == 0  # the shipped one
+    assert "shipped mnist-classifier-v1" in capsys.readouterr().out
+    assert main(["classifier", "info", "cifar10"]) == 2  # neither shipped nor trained here
+    assert "gannet classifier train cifar10" in capsys.readouterr().err
     model, info = tiny
     path = save_classifier(model, info)
     assert path == cache / "classifiers" / "mnist.pt"
@@ -252,6 +255,7 @@ def test_classifier_info_and_train_keep_a_cached_one(
     listing = json.loads(capsys.readouterr().out)
     assert listing["mnist"]["info"]["test_accuracy"] == info.test_accuracy
     assert listing["fashion-mnist"]["cached"] is False
+    assert listing["mnist"]["shipped"]["mnist-classifier-v1"]["info"]["dataset"] == "mnist"
     before = path.read_bytes()
     assert main(["classifier", "train", "mnist"]) == 0  # cached: kept, nothing trained
     assert "already cached" in capsys.readouterr().out
@@ -289,7 +293,7 @@ def test_eval_modes_on_images(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     model, info = tiny
-    save_classifier(model, info)
+    save_classifier(model, info)  # cached here, but the shipped classifier comes first
     file, (_, mnist_path) = _image_samples(mnist, tmp_path), mnist
     out = tmp_path / "modes.json"
     args = ["eval", "modes", "--samples-file", str(file), "--data", "mnist"]
@@ -301,19 +305,20 @@ def test_eval_modes_on_images(
     assert result["n_samples"] == 300 and sum(result["counts"]) == 300
     assert result["min_count"] == 3  # ceil(1 % of 300)
     assert result["classes_covered"] == 10  # real images of every digit
-    assert result["classifier"]["test_accuracy"] == info.test_accuracy
+    assert result["classifier"]["name"] == "mnist-classifier-v1"
+    assert result["classifier"]["test_accuracy"] > 0.99
     ref = result["reference"]
-    assert ref["split"] == "test" and ref["n_samples"] == 300 and ref["accuracy"] > 0.6
+    assert ref["split"] == "test" and ref["n_samples"] == 300 and ref["accuracy"] > 0.97
     assert result["accuracy"] is None  # generated samples have no labels
 
 
 def test_eval_modes_missing_classifier(mnist: tuple[Dataset, Path], tmp_path: Path) -> None:
-    file = _image_samples(mnist, tmp_path)
+    file = _image_samples(mnist, tmp_path)  # CIFAR-10: no classifier shipped, none trained
     proc = run_cli(
-        "eval", "modes", "--samples-file", str(file), "--data", "mnist", cache=tmp_path / "c"
+        "eval", "modes", "--samples-file", str(file), "--data", "cifar10", cache=tmp_path / "c"
     )
-    one_clear_line(proc, "no mnist classifier cached")
-    assert "gannet classifier train mnist" in proc.stderr and "--train-classifier" in proc.stderr
+    one_clear_line(proc, "gannet ships no cifar10 classifier and none is cached")
+    assert "gannet classifier train cifar10" in proc.stderr and "--train-classifier" in proc.stderr
 
 
 def test_eval_modes_train_classifier_flag(
@@ -331,6 +336,7 @@ def test_eval_modes_train_classifier_flag(
         return tiny
 
     monkeypatch.setattr(C, "train_classifier", fake_train)
+    monkeypatch.setattr(C.shipped, "SHIPPED", ())  # as for a dataset gannet ships none of
     file, (_, mnist_path) = _image_samples(mnist, tmp_path), mnist
     args = ["eval", "modes", "--samples-file", str(file), "--data", "mnist"]
     assert main([*args, "--data-dir", str(mnist_path), "--train-classifier"]) == 0

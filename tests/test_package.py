@@ -141,3 +141,21 @@ def test_serves_the_playground_page(installed: tuple[Path, Path, dict[str, str]]
         proc.terminate()
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+def test_the_wheel_ships_the_classifier_weights(
+    installed: tuple[Path, Path, dict[str, str]],
+) -> None:
+    bin_dir, work, env = installed
+    check = (
+        "from gannet.metrics.classifier import SHIPPED, load_shipped, shipped_path\n"
+        "for e in SHIPPED:\n"
+        "    model, info = load_shipped(e)\n"
+        "    print(e.name, shipped_path(e), info.test_accuracy)\n"
+    )
+    out = run(bin_dir / "python", "-c", check, cwd=work, env=env).stdout
+    from gannet.metrics.classifier import SHIPPED
+
+    for entry in SHIPPED:
+        assert f"{entry.name} " in out, out
+    assert str(bin_dir.parent) in out  # loaded from the installed package, not the checkout

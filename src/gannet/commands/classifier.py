@@ -1,4 +1,5 @@
-"""``gannet classifier train|info``: gannet's own MNIST / Fashion-MNIST / CIFAR-10 classifiers."""
+"""``gannet classifier train|info|pack``: gannet's own MNIST / Fashion-MNIST / CIFAR-10
+classifiers (shipped with the package, or trained and cached on this machine)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "classifier",
-        help="train or describe gannet's own image classifier (for mode metrics)",
-        description="A small CNN trained by gannet on MNIST, Fashion-MNIST or CIFAR-10, "
-        "cached under the gannet cache folder; 'gannet eval modes' uses it to count the "
-        "classes a generator produces, 'gannet eval fid' as a feature extractor.",
+        help="train, describe or pack gannet's own image classifiers (for the metrics)",
+        description="Small CNNs trained by gannet on MNIST, Fashion-MNIST or CIFAR-10. "
+        "gannet ships one of each (mnist-classifier-v1, ...: the same weights on every "
+        "machine); 'gannet eval modes' uses them to count the classes a generator produces, "
+        "'gannet eval fid' as feature extractors. 'train' trains one on this machine and "
+        "caches it (other data, or reproducing the shipped ones; use it with --extractor "
+        "DATASET-classifier-local), 'pack' writes a cached one as a shipped-weights file.",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
@@ -48,11 +52,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--threads", type=int, default=0, help="CPU threads (default 0: PyTorch's default)"
     )
     tr.set_defaults(handler=_train)
+    pk = actions.add_parser(
+        "pack",
+        help="write the cached classifier of a dataset as a shipped-weights file",
+        description="Store the cached classifier's weights in float16 (half the size), "
+        "measure its test accuracy again with the packed weights, write the file "
+        "atomically and print its SHA-256: how gannet's shipped classifiers were made "
+        "(docs/evaluation.md).",
+    )
+    pk.add_argument("dataset", choices=SUPPORTED, help="whose cached classifier to pack")
+    pk.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    pk.add_argument("--data-dir", metavar="DIR", help="folder holding the dataset files")
+    pk.set_defaults(handler=_pack)
     info = actions.add_parser(
         "info",
-        help="show the cached classifiers",
-        description="For each dataset (or the one given): where its classifier is cached, "
-        "its test accuracy and how it was trained.",
+        help="show the shipped and the cached classifiers",
+        description="The classifiers shipped with gannet, and for each dataset (or the one "
+        "given) where its locally trained classifier is cached, its test accuracy and how "
+        "it was trained.",
     )
     info.add_argument("dataset", nargs="?", help="only this dataset")
     info.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -112,11 +129,52 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pack(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gannet.metrics.classifier import cached_classifier, pack_classifier
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise GannetError(f"--out {out} is a folder; name the file to write")
+    model, info = cached_classifier(args.dataset)
+    path, packed, digest = pack_classifier(model, info, out, args.data_dir or "")
+    print(
+        f"{args.dataset}: test accuracy {100 * info.test_accuracy:.2f} % as trained, "
+        f"{100 * packed.test_accuracy:.2f} % packed (float16)"
+    )
+    print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    print(f"sha256 {digest}")
+    return 0
+
+
+def _dataset_of(shipped_name: str) -> str:
+    """``mnist-classifier-v1`` -> ``mnist``."""
+    return shipped_name.rsplit("-classifier-v", 1)[0]
+
+
+def _shipped_report() -> dict[str, Any]:
+    from gannet.metrics.classifier import SHIPPED, load_shipped, shipped_path
+
+    report: dict[str, Any] = {}
+    for entry in SHIPPED:
+        item: dict[str, Any] = {"path": str(shipped_path(entry)), "sha256": entry.sha256}
+        try:
+            _, info = load_shipped(entry)
+        except GannetError as e:
+            item["error"] = str(e)
+        else:
+            item["info"] = info.to_dict()
+        report[entry.name] = item
+    return report
+
+
 def _info(args: argparse.Namespace) -> int:
     from gannet.metrics.classifier import (
         SUPPORTED,
         ClassifierInfo,
         classifier_path,
+        has_classifier,
         load_classifier,
     )
 
@@ -125,16 +183,18 @@ def _info(args: argparse.Namespace) -> int:
             f"gannet has no classifier for dataset {args.dataset!r}; choose one of: "
             f"{', '.join(SUPPORTED)}"
         )
-    if args.dataset is not None and not classifier_path(args.dataset).is_file():
+    if args.dataset is not None and not has_classifier(args.dataset):
         raise GannetError(
             f"no {args.dataset} classifier cached at {classifier_path(args.dataset)}; train "
             f"it with 'gannet classifier train {args.dataset}'"
         )
     names = [args.dataset] if args.dataset else list(SUPPORTED)
+    shipped = {k: v for k, v in _shipped_report().items() if _dataset_of(k) in names}
     report: dict[str, Any] = {}
     for name in names:
         path = classifier_path(name)
         entry: dict[str, Any] = {"path": str(path), "cached": path.is_file()}
+        entry["shipped"] = {k: v for k, v in shipped.items() if _dataset_of(k) == name}
         if path.is_file():
             try:
                 _, info = load_classifier(path)
@@ -149,6 +209,12 @@ def _info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
+    for name, item in shipped.items():
+        if "info" in item:
+            info = ClassifierInfo.from_dict(item["info"])
+            print(f"shipped {name}: test accuracy {100 * info.test_accuracy:.2f} %  {item['path']}")
+        else:
+            print(f"shipped {name}: unusable: {item['error']}")
     for name, entry in report.items():
         if "info" in entry:
             info = ClassifierInfo.from_dict(entry["info"])
@@ -158,7 +224,7 @@ def _info(args: argparse.Namespace) -> int:
         elif "error" in entry:
             print(f"{name}: unusable: {entry['error']}")
         else:
-            print(f"{name}: not trained (gannet classifier train {name})  {entry['path']}")
+            print(f"{name}: none trained here (gannet classifier train {name})  {entry['path']}")
     return 0
 
 

@@ -13,13 +13,14 @@ from gannet.commands import add_raw_argument
 from gannet.commands.evaluate_cas import add_cas_parser
 from gannet.commands.evaluate_classify import add_classify_parser
 from gannet.commands.evaluate_features import add_feature_parsers
+from gannet.commands.evaluate_selftest import add_selftest_parser
 from gannet.config import DataConfig
 from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
 from gannet.io import atomic_write_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.metrics.classifier import ClassifierInfo, ImageClassifier
+    from gannet.metrics.classifier import DatasetClassifier
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -63,6 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_feature_parsers(metrics)
     add_classify_parser(metrics)
     add_cas_parser(metrics)
+    add_selftest_parser(metrics)
 
 
 def _validation_rows(spec: str, data: Dataset) -> torch.Tensor:
@@ -198,25 +200,22 @@ def _add_modes_parser(metrics: argparse._SubParsersAction) -> None:
     md.set_defaults(handler=_modes)
 
 
-def _classifier_for(
-    name: str, data_dir: str, train: bool
-) -> tuple[ImageClassifier, ClassifierInfo]:
+def _classifier_for(name: str, data_dir: str, train: bool) -> DatasetClassifier:
     from gannet.metrics.classifier import (
-        cached_classifier,
-        classifier_path,
+        dataset_classifier,
+        has_classifier,
         save_classifier,
         train_classifier,
     )
 
-    path = classifier_path(name)
-    if path.is_file() or not train:
-        if not path.is_file():
+    if has_classifier(name) or not train:
+        if not has_classifier(name):
             raise GannetError(
-                f"no {name} classifier cached at {path}; train it with "
+                f"gannet ships no {name} classifier and none is cached; train it with "
                 f"'gannet classifier train {name}' (a few minutes on a CPU) or add "
                 "--train-classifier"
             )
-        return cached_classifier(name)
+        return dataset_classifier(name)
     print(f"no {name} classifier cached; training it (--train-classifier) ...", flush=True)
     model, info = train_classifier(
         name,
@@ -227,14 +226,14 @@ def _classifier_for(
         ),
     )
     print(f"  {info.summary()}; wrote {save_classifier(model, info)}")
-    return model, info
+    return dataset_classifier(name)
 
 
 def _modes(args: argparse.Namespace) -> int:
     import time
 
     from gannet.memory import check_samples_fit
-    from gannet.metrics.classifier import SUPPORTED, classifier_path
+    from gannet.metrics.classifier import SUPPORTED
     from gannet.metrics.modes import (
         LITERATURE_SAMPLES,
         classifier_mode_stats,
@@ -283,9 +282,9 @@ def _modes(args: argparse.Namespace) -> int:
         raise GannetError("--min-share is for image data; mixtures take --min-count")
     if not mixture and args.min_count is not None:
         raise GannetError("--min-count is for mixtures; image data takes --min-share")
-    classifier = info = None
+    found = None
     if not mixture:  # before drawing samples: fail fast when the classifier is missing
-        classifier, info = _classifier_for(name, data_cfg.data_dir, args.train_classifier)
+        found = _classifier_for(name, data_cfg.data_dir, args.train_classifier)
     if run is not None:
         n = args.samples or (LITERATURE_SAMPLES if mixture else 10000)
         check_samples_fit(n, run.sample(1, seed=args.seed)[0].numel(), "--samples")
@@ -307,7 +306,8 @@ def _modes(args: argparse.Namespace) -> int:
         result = {"metric": "modes-2d", **stats.to_dict(), "dataset": name, "mixture": kind}
         needs = f"a mode needs >= {stats.min_count} high-quality samples"
     else:
-        assert classifier is not None and info is not None
+        assert found is not None
+        classifier = found.model
         labels = None if data.test_labels is None else data.test_labels[:rows]
         stats = classifier_mode_stats(samples, classifier, min_share=args.min_share)
         ref = classifier_mode_stats(
@@ -318,12 +318,7 @@ def _modes(args: argparse.Namespace) -> int:
             "metric": "modes-classifier",
             **stats.to_dict(),
             "dataset": name,
-            "classifier": {
-                "path": str(classifier_path(name)),
-                "test_accuracy": info.test_accuracy,
-                "epochs": info.epochs,
-                "created": info.created,
-            },
+            "classifier": found.describe(),
         }
         needs = f"a class needs >= {stats.min_count} samples"
     result.update(

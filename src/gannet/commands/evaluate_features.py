@@ -32,8 +32,10 @@ def add_feature_parsers(metrics: argparse._SubParsersAction) -> None:
             description=f"{text}. SOURCE and --against are each a run folder, a samples "
             "file (.npz, values in [0, 1]), an image folder or DATASET:SPLIT (e.g. "
             "mnist:test). Features come from --extractor (default: gannet's classifier of "
-            "the dataset, else inception); results are named with it (fid_mnist-classifier, "
-            "fid_inception). A run's results go to RUN/eval/<metric>-<extractor>.json.",
+            "the dataset as shipped with gannet, else inception); results are named with it "
+            "(fid_mnist-classifier-v1, fid_inception). The Inception file is downloaded into "
+            "the cache on first use unless --offline. A run's results go to "
+            "RUN/eval/<metric>-<extractor>.json.",
         )
         p.add_argument("source", help="run folder, samples .npz, image folder or DATASET:SPLIT")
         p.add_argument(
@@ -48,12 +50,7 @@ def add_feature_parsers(metrics: argparse._SubParsersAction) -> None:
             choices=list(_HELP),
             help="more metrics from the same features (e.g. --also kid prc)",
         )
-        p.add_argument("--extractor", help="feature extractor (inception, mnist-classifier, ...)")
-        p.add_argument(
-            "--inception-weights",
-            metavar="FILE",
-            help="inception-2015-12-05.pt (default: $GANNET_INCEPTION, then the cache)",
-        )
+        add_extractor_arguments(p)
         p.add_argument("--samples", type=int, default=10000, help="samples drawn from a run")
         p.add_argument("--seed", type=int, default=0, help="noise seed for the samples")
         p.add_argument("--checkpoint", help="a snapshot or averaged G to evaluate")
@@ -74,6 +71,27 @@ def add_feature_parsers(metrics: argparse._SubParsersAction) -> None:
         p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
         p.add_argument("--out", help="JSON result file (default: RUN/eval/<metric>-<extractor>)")
         p.set_defaults(handler=_feature_metrics)
+
+
+def add_extractor_arguments(p: argparse.ArgumentParser) -> None:
+    """--extractor, --inception-weights and --offline (also used by ``gannet eval selftest``)."""
+    p.add_argument(
+        "--extractor",
+        help="feature extractor: mnist-classifier-v1, fashion-mnist-classifier-v1 (shipped), "
+        "inception, DATASET-classifier (the newest shipped, else the one trained here), "
+        "DATASET-classifier-local (the one trained here)",
+    )
+    p.add_argument(
+        "--inception-weights",
+        metavar="FILE",
+        help="inception-2015-12-05.pt (default: $GANNET_INCEPTION, then the cache, where it "
+        "is downloaded to when missing)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="never download (the Inception file); also GANNET_OFFLINE=1",
+    )
 
 
 @dataclass
@@ -165,7 +183,9 @@ def _feature_metrics(args: argparse.Namespace) -> int:
         raise GannetError("give --against DATASET:SPLIT (or a run, .npz or image folder)")
     ref = _parse_source(against, args)
     name = args.extractor or default_extractor(src.dataset or ref.dataset or "")
-    extractor = make_extractor(name, args.inception_weights or "", torch_device(args.device))
+    extractor = make_extractor(
+        name, args.inception_weights or "", torch_device(args.device), args.offline
+    )
     metrics = list(dict.fromkeys([args.metric, *args.also]))
     real = _features(ref, extractor, args, ref=True)
     fake = _features(src, extractor, args, ref=False)

@@ -20,9 +20,11 @@ import hashlib
 import http.client
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.request import urlopen
 
@@ -158,6 +160,26 @@ def md5_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks (remembered per path, size and
+    modification time, so a large file is hashed once per process)."""
+    try:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _SHA256:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+            _SHA256[key] = h.hexdigest()
+    except OSError as e:
+        raise GannetError(f"cannot read {path}: {e.strerror or e}") from None
+    return _SHA256[key]
+
+
+_SHA256: dict[tuple[str, int, int], str] = {}
+
+
 def check_md5(path: Path, expected: str, got: str) -> None:
     """Raise GannetError naming ``path`` when ``got`` != ``expected``."""
     if got != expected:
@@ -176,6 +198,14 @@ def read_bytes(path: Path) -> bytes:
 
 # -- downloading ---------------------------------------------------------------------
 
+OFFLINE_ENV = "GANNET_OFFLINE"
+"""Set to 1 (or true/yes/on) and gannet downloads nothing."""
+
+
+def offline_requested() -> bool:
+    """Whether ``$GANNET_OFFLINE`` asks gannet not to use the network."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
 
 def _reason(e: BaseException) -> str:
     if isinstance(e, HTTPError):
@@ -186,14 +216,27 @@ def _reason(e: BaseException) -> str:
 
 
 def download(
-    urls: Sequence[str], dest: Path, md5: str | None, timeout: float | None = None
+    urls: Sequence[str],
+    dest: Path,
+    md5: str | None,
+    timeout: float | None = None,
+    *,
+    sha256: str | None = None,
+    progress: str = "none",
 ) -> None:
     """Download ``dest`` from the first mirror in ``urls`` that serves the right bytes.
 
-    The body goes to a temporary file beside ``dest``; its MD5 is checked (when ``md5``
-    is given) before it is renamed to ``dest``, so ``dest`` is never half-written.
-    Raises GannetError with every mirror's failure reason on one line.
+    The body goes to a temporary file beside ``dest``; its MD5 and SHA-256 are checked
+    (those given) before it is renamed to ``dest``, so ``dest`` is never half-written.
+    ``progress`` (``auto``, ``bar``, ``lines`` or ``none``, as ``train.progress``) shows the
+    bytes received on stderr. Raises GannetError with every mirror's failure reason on one
+    line.
     """
+    if offline_requested():
+        raise GannetError(
+            f"not downloading {dest.name}: GANNET_OFFLINE is set; unset it to download, or "
+            f"put the file at {dest}"
+        )
     if timeout is None:
         timeout = DOWNLOAD_TIMEOUT
     try:
@@ -205,15 +248,32 @@ def download(
         tmp = ""
         try:
             fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-            h = hashlib.md5(usedforsecurity=False)
+            hashes = {"MD5": hashlib.md5(usedforsecurity=False), "SHA-256": hashlib.sha256()}
             with os.fdopen(fd, "wb") as out, urlopen(url, timeout=timeout) as response:
                 log.info("downloading %s", url)
-                while chunk := response.read(1 << 20):
-                    h.update(chunk)
-                    out.write(chunk)
-            got = h.hexdigest()
-            if md5 is not None and got != md5:
-                reasons.append(f"{url}: MD5 mismatch (expected {md5}, got {got})")
+                size = int(response.headers.get("Content-Length") or 0)
+                bar = ByteProgress(size, progress, f"downloading {dest.name}")
+                try:
+                    while chunk := response.read(1 << 20):
+                        for h in hashes.values():
+                            h.update(chunk)
+                        out.write(chunk)
+                        bar.update(len(chunk))
+                finally:
+                    bar.close()
+                out.flush()
+                os.fsync(out.fileno())
+            if size and bar.done != size:
+                reasons.append(f"{url}: truncated ({bar.done} of {size} bytes received)")
+                continue
+            wanted = {"MD5": md5, "SHA-256": sha256}
+            bad = [
+                f"{kind} mismatch (expected {want}, got {hashes[kind].hexdigest()})"
+                for kind, want in wanted.items()
+                if want is not None and hashes[kind].hexdigest() != want
+            ]
+            if bad:
+                reasons.append(f"{url}: {bad[0]}")
                 continue
             os.replace(tmp, dest)
             return
@@ -223,6 +283,43 @@ def download(
             if tmp and os.path.exists(tmp):
                 os.unlink(tmp)
     raise GannetError("; ".join(reasons) or "no mirror to download from")
+
+
+class ByteProgress:
+    """Bytes received, shown as :class:`gannet.data.progress.Progress` shows files: a bar
+    on a terminal (``auto``/``bar``), a line every 10 % (``lines``) or nothing (``none``,
+    and downloads under 1 MiB or of unknown size)."""
+
+    def __init__(self, total: int, mode: str, what: str) -> None:
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "lines"
+        self.mode = mode if total >= 1 << 20 else "none"
+        self.total, self.what, self.done, self.next_line = total, what, 0, 0.1
+        self.bar: Any = None
+        if self.mode == "bar":
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total, desc=what, unit="B", unit_scale=True, file=sys.stderr, leave=False
+            )
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.mode == "lines" and self.done >= self.next_line * self.total:
+            self.next_line = (self.done * 10 // self.total + 1) / 10
+            print(
+                f"{self.what}: {self.done / 1e6:.1f} of {self.total / 1e6:.1f} MB "
+                f"({100 * self.done // self.total}%)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 # -- splits --------------------------------------------------------------------------

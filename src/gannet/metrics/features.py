@@ -2,11 +2,17 @@
 
 * ``inception``: the field's network (:mod:`gannet.metrics.inception`), 2,048 features of
   images of any size, colour or grayscale.
-* ``mnist-classifier``, ``fashion-mnist-classifier``, ``cifar10-classifier``: the
-  penultimate layer of gannet's own classifier of that dataset (``gannet classifier train
-  DATASET``), for images of the classifier's input shape. Offline, no third-party weights;
+* ``mnist-classifier-v1``, ``fashion-mnist-classifier-v1`` (no CIFAR-10 one yet): the
+  penultimate layer of gannet's own classifier of that dataset as shipped with the package
+  (:mod:`gannet.metrics.classifier.shipped`: versioned, SHA-256-pinned, the same on every
+  machine), for images of the classifier's input shape. Offline, no third-party weights;
   their distances are not comparable with Inception ones and are always named with the
-  extractor (``fid_mnist-classifier``), never "FID" alone.
+  extractor and its version (``fid_mnist-classifier-v1``), never "FID" alone.
+* ``mnist-classifier`` (and the other datasets'): the newest shipped version; results carry
+  the versioned name. For a dataset gannet ships no classifier of, the one trained on this
+  machine (``gannet classifier train DATASET``), named without a version.
+* ``mnist-classifier-local`` (...): always the classifier trained on this machine, e.g. to
+  compare a retrained one with the shipped weights.
 
 Every extractor names the SHA-256 of its weights file, which keys the cached reference
 statistics (:mod:`gannet.metrics.reference`).
@@ -46,45 +52,79 @@ class Extractor:
         return self.network.predict_features(images, batch_size or 1000).double().numpy()
 
 
-ExtractorFactory = Callable[[str, str], Extractor]
-"""(inception weights path or "", device) -> Extractor."""
+ExtractorFactory = Callable[[str, str, bool], Extractor]
+"""(inception weights path or "", device, offline) -> Extractor."""
 
 EXTRACTORS: Registry[ExtractorFactory] = Registry("feature extractor")
 
 
 @EXTRACTORS.register("inception")
-def _inception(weights: str, device: str) -> Extractor:
+def _inception(weights: str, device: str, offline: bool) -> Extractor:
     from gannet.metrics.inception import load_inception
 
-    net, digest = load_inception(weights or None, device)
+    net, digest = load_inception(weights or None, device, offline)
     return Extractor("inception", digest, net, None, device)
 
 
-def _classifier_factory(dataset: str) -> ExtractorFactory:
-    def make(weights: str, device: str) -> Extractor:
-        from gannet.metrics.classifier import cached_classifier, classifier_path
-        from gannet.metrics.inception import sha256_file
+def _shipped_factory(name: str) -> ExtractorFactory:
+    def make(weights: str, device: str, offline: bool) -> Extractor:
+        from gannet.metrics.classifier import load_shipped, shipped_entry
 
-        model, _ = cached_classifier(dataset, device)
-        digest = sha256_file(classifier_path(dataset))
-        return Extractor(f"{dataset}-classifier", digest, model, model.input_shape, device)
+        entry = shipped_entry(name)
+        model, _ = load_shipped(entry, device)
+        return Extractor(name, entry.sha256, model, model.input_shape, device)
 
     return make
 
 
-for _dataset in ("mnist", "fashion-mnist", "cifar10"):
-    EXTRACTORS.register(f"{_dataset}-classifier")(_classifier_factory(_dataset))
+def _dataset_factory(dataset: str, local: bool) -> ExtractorFactory:
+    def make(weights: str, device: str, offline: bool) -> Extractor:
+        from gannet.metrics.classifier import dataset_classifier
+
+        found = dataset_classifier(dataset, device, local=local)
+        name = f"{dataset}-classifier-local" if local else found.name
+        model = found.model
+        return Extractor(name, found.sha256, model, model.input_shape, device)
+
+    return make
 
 
-def make_extractor(name: str, inception_weights: str = "", device: str = "cpu") -> Extractor:
-    """The extractor ``name`` loaded (a missing file or unknown name: one GannetError line)."""
-    return EXTRACTORS.get(name)(inception_weights, device)
+def _register_classifiers() -> None:
+    from gannet.metrics.classifier import SUPPORTED, shipped_names
+
+    for name in shipped_names():
+        EXTRACTORS.register(name)(_shipped_factory(name))
+    for dataset in SUPPORTED:
+        EXTRACTORS.register(f"{dataset}-classifier")(_dataset_factory(dataset, local=False))
+        EXTRACTORS.register(f"{dataset}-classifier-local")(_dataset_factory(dataset, local=True))
+
+
+_register_classifiers()
+
+
+def canonical_extractor(name: str) -> str:
+    """The name results carry for extractor ``name``: ``mnist-classifier`` ->
+    ``mnist-classifier-v1`` (its newest shipped version); other names unchanged."""
+    from gannet.metrics.classifier import latest_shipped
+
+    dataset = name.removesuffix("-classifier") if name.endswith("-classifier") else ""
+    entry = latest_shipped(dataset) if dataset else None
+    return entry.name if entry is not None else name
+
+
+def make_extractor(
+    name: str, inception_weights: str = "", device: str = "cpu", offline: bool = False
+) -> Extractor:
+    """The extractor ``name`` loaded (a missing file or unknown name: one GannetError line);
+    ``offline``: never download (the Inception file)."""
+    return EXTRACTORS.get(name)(inception_weights, device, offline)
 
 
 def default_extractor(dataset: str) -> str:
-    """gannet's own classifier for its datasets, else ``inception``."""
+    """gannet's own classifier for its datasets (the newest shipped version), else
+    ``inception``."""
     name = f"{dataset}-classifier"
-    return name if name in EXTRACTORS else "inception"
+    return canonical_extractor(name) if name in EXTRACTORS else "inception"
 
 
 def as_images(x: Tensor, shape: tuple[int, ...] | None = None) -> Tensor:

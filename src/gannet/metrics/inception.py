@@ -2,18 +2,24 @@
 
 ``inception-2015-12-05.pt`` is NVIDIA's TorchScript translation of the 2015 TensorFlow
 Inception graph used by StyleGAN2-ADA, StyleGAN3 and EDM (and clean-fid). It loads with
-``torch.jit.load`` and needs no torchvision. gannet never downloads it: bring it onto the
-machine yourself (docs/evaluation.md) and name it by, in this order,
+``torch.jit.load`` and needs no torchvision. gannet looks for it, in this order, at
 
 1. ``--inception-weights FILE`` (the ``path`` argument),
 2. the ``GANNET_INCEPTION`` environment variable,
 3. ``<gannet cache>/inception/inception-2015-12-05.pt``.
 
+When 1 and 2 are not given and the cache has no copy, gannet downloads it, as it downloads
+datasets (:func:`gannet.data.locate.download`): from :data:`SOURCE_URL` into a temporary
+file beside the cache path, with a progress bar, its SHA-256 checked before it is renamed
+into place. Not when offline (``offline=True``, ``--offline`` or ``GANNET_OFFLINE=1``): then
+a missing file is one GannetError line saying where to put it.
+
 Before loading, the file's SHA-256 is compared with :data:`INCEPTION_SHA256` (the digest of
 the file published at ``nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/``,
 95,607,719 bytes, as pinned by e.g. k-diffusion's ``evaluation.py``); a different file is
-refused. ``GANNET_INCEPTION_SHA256`` replaces the expected digest (meant for tests with a
-stand-in network; an FID measured so is not comparable with published ones).
+refused. For tests only: ``GANNET_INCEPTION_SHA256`` replaces the expected digest (a
+stand-in network; an FID measured so is not comparable with published ones) and
+``GANNET_INCEPTION_URL`` the address it is downloaded from (a local test server).
 
 Images are fed as StyleGAN2-ADA's metrics feed them: uint8 (N, 3, H, W) in [0, 255] at
 their own resolution (the network resizes to 299x299 inside), a grayscale image repeated to
@@ -24,7 +30,6 @@ their ``x * 127.5 + 128`` for images in [-1, 1].
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -39,8 +44,8 @@ INCEPTION_SHA256 = "f58cb9b6ec323ed63459aa4fb441fe750cfe39fafad6da5cb504a16f19e9
 SOURCE_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/" + FILENAME
 ENV_PATH = "GANNET_INCEPTION"
 ENV_SHA256 = "GANNET_INCEPTION_SHA256"
-
-_HASHES: dict[tuple[str, int, int], str] = {}
+ENV_URL = "GANNET_INCEPTION_URL"
+"""Test-only: the address the file is downloaded from instead of :data:`SOURCE_URL`."""
 
 
 def default_path() -> Path:
@@ -54,48 +59,68 @@ def expected_sha256() -> str:
     return os.environ.get(ENV_SHA256, "").strip().lower() or INCEPTION_SHA256
 
 
-def resolve_path(path: str | Path | None = None) -> Path:
-    """The file to load: ``path``, else ``$GANNET_INCEPTION``, else the cache; when it does
-    not exist, one GannetError line naming the file, its SHA-256 and where to put it."""
+def source_url() -> str:
+    """:data:`SOURCE_URL`, or ``$GANNET_INCEPTION_URL`` (test-only)."""
+    return os.environ.get(ENV_URL, "").strip() or SOURCE_URL
+
+
+def _how_to_bring_it() -> str:
+    return (
+        f"copy it from {SOURCE_URL} onto this machine and put it at {default_path()}, or "
+        f"name it with --inception-weights FILE or ${ENV_PATH} (see docs/evaluation.md)"
+    )
+
+
+def resolve_path(
+    path: str | Path | None = None, offline: bool = False, progress: str = "auto"
+) -> Path:
+    """The file to load: ``path``, else ``$GANNET_INCEPTION``, else the cache, downloaded
+    there when missing unless ``offline`` (or ``GANNET_OFFLINE=1``). A file named by
+    ``path`` or ``$GANNET_INCEPTION`` that does not exist, a missing file offline, or a
+    failed download is one GannetError line naming the file, its SHA-256 and what to do."""
+    from gannet.data.locate import download, offline_requested
+
     if path:
         chosen, how = Path(path).expanduser(), "--inception-weights"
     elif os.environ.get(ENV_PATH):
         chosen, how = Path(os.environ[ENV_PATH]).expanduser(), f"${ENV_PATH}"
     else:
         chosen, how = default_path(), "the cache"
-    if not chosen.is_file():
+    if chosen.is_file():
+        return chosen
+    where = f"the Inception network {FILENAME} (SHA-256 {INCEPTION_SHA256}) is not at {chosen}"
+    if how != "the cache":
+        raise GannetError(f"{where} (from {how}); {_how_to_bring_it()}")
+    if offline or offline_requested():
         raise GannetError(
-            f"the Inception network {FILENAME} (SHA-256 {INCEPTION_SHA256}) is not at "
-            f"{chosen} (from {how}); gannet does not download it: copy it from {SOURCE_URL} "
-            f"onto this machine and put it at {default_path()}, or name it with "
-            f"--inception-weights FILE or ${ENV_PATH} (see docs/evaluation.md)"
+            f"{where} and gannet is offline (--offline or GANNET_OFFLINE=1), so it was not "
+            f"downloaded; {_how_to_bring_it()}"
         )
+    url = source_url()
+    try:
+        download([url], chosen, None, sha256=expected_sha256(), progress=progress)
+    except GannetError as e:
+        raise GannetError(
+            f"{where}, and downloading it failed ({e}); check the network, or {_how_to_bring_it()}"
+        ) from None
     return chosen
 
 
 def sha256_file(path: Path) -> str:
-    """The file's SHA-256 (remembered per path, size and modification time)."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _HASHES:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        _HASHES[key] = h.hexdigest()
-    return _HASHES[key]
+    """The file's SHA-256 (:func:`gannet.data.locate.sha256_file`)."""
+    from gannet.data.locate import sha256_file as digest
+
+    return digest(path)
 
 
 def load_inception(
-    path: str | Path | None = None, device: str | torch.device = "cpu"
+    path: str | Path | None = None, device: str | torch.device = "cpu", offline: bool = False
 ) -> tuple[Any, str]:
     """(the TorchScript network in eval mode on ``device``, its SHA-256), after checking the
-    digest; a wrong or unloadable file is one GannetError line."""
-    chosen = resolve_path(path)
-    try:
-        digest = sha256_file(chosen)
-    except OSError as e:
-        raise GannetError(f"cannot read {chosen}: {e.strerror or e}") from None
+    digest (downloading the file first when :func:`resolve_path` says so); a wrong or
+    unloadable file is one GannetError line."""
+    chosen = resolve_path(path, offline)
+    digest = sha256_file(chosen)
     want = expected_sha256()
     if digest != want:
         raise GannetError(

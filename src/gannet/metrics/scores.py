@@ -16,8 +16,9 @@ FEATURE_METRICS = ("fid", "kid", "prc")
 
 
 def parse_metric(spec: str, default_extractor: str) -> tuple[str, str]:
-    """``"fid"`` -> (fid, default_extractor); ``"kid_inception"`` -> (kid, inception)."""
-    from gannet.metrics.features import EXTRACTORS
+    """``"fid"`` -> (fid, default_extractor); ``"kid_inception"`` -> (kid, inception);
+    ``"fid_mnist-classifier"`` -> (fid, mnist-classifier-v1): the name results carry."""
+    from gannet.metrics.features import EXTRACTORS, canonical_extractor
 
     metric, _, extractor = spec.partition("_")
     extractor = extractor or default_extractor
@@ -27,7 +28,7 @@ def parse_metric(spec: str, default_extractor: str) -> tuple[str, str]:
             f"one of {', '.join(FEATURE_METRICS)} and EXTRACTOR one of "
             f"{', '.join(EXTRACTORS.names())} (e.g. fid_mnist-classifier)"
         )
-    return metric, extractor
+    return metric, canonical_extractor(extractor)
 
 
 def named_scores(
@@ -45,13 +46,13 @@ def named_scores(
 
 
 def classifier_fid(samples: Any, reference: Any, dataset: str) -> dict[str, float]:
-    """``{"fid_<dataset>-classifier": value}`` of ``samples`` against ``reference`` (images
-    or flattened rows) with gannet's cached classifier of ``dataset``; ``{}`` when there is
-    none (``gannet classifier train DATASET`` makes one)."""
-    from gannet.metrics.classifier import SUPPORTED, classifier_path
+    """``{"fid_<dataset>-classifier-v<N>": value}`` of ``samples`` against ``reference``
+    (images or flattened rows) with gannet's shipped classifier of ``dataset`` (else the one
+    cached on this machine, named without a version); ``{}`` when there is none."""
+    from gannet.metrics.classifier import SUPPORTED, has_classifier
     from gannet.metrics.features import as_images, make_extractor
 
-    if dataset not in SUPPORTED or not classifier_path(dataset).is_file():
+    if dataset not in SUPPORTED or not has_classifier(dataset):
         return {}
     extractor = make_extractor(f"{dataset}-classifier")
     real = as_images(reference)

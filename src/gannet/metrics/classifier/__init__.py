@@ -17,6 +17,11 @@ Training (:func:`train_classifier`): Adam with a one-cycle learning-rate schedul
 are the validation split, as everywhere in gannet), seeded. The test accuracy is measured
 on the 10,000 test images and stored with the weights.
 
+Shipped weights (:mod:`gannet.metrics.classifier.shipped`): the MNIST, Fashion-MNIST and
+CIFAR-10 classifiers the feature metrics use come with the package, versioned and
+SHA-256-pinned (``mnist-classifier-v1``, ...), so every machine measures in the same
+features; :func:`dataset_classifier` prefers them to a classifier trained locally.
+
 Cache: ``cache_dir("classifiers") / "<dataset>.pt"`` (``$GANNET_CACHE/classifiers``, else
 ``$XDG_CACHE_HOME/gannet/classifiers``, else ``~/.cache/gannet/classifiers``), written
 atomically, with a readable ``<dataset>.json`` beside it. The ``.pt`` file is a plain dict of
@@ -37,6 +42,19 @@ from gannet.metrics.classifier.model import (
     evaluate_accuracy,
 )
 from gannet.metrics.classifier.resnet import ResNetClassifier, build_classifier
+from gannet.metrics.classifier.shipped import (
+    SHIPPED,
+    DatasetClassifier,
+    ShippedWeights,
+    dataset_classifier,
+    has_classifier,
+    latest_shipped,
+    load_shipped,
+    pack_classifier,
+    shipped_entry,
+    shipped_names,
+    shipped_path,
+)
 from gannet.metrics.classifier.store import (
     FORMAT,
     HELD_OUT,
@@ -61,23 +79,34 @@ __all__ = [
     "FORMAT",
     "HELD_OUT",
     "RECIPES",
+    "SHIPPED",
     "SUPPORTED",
     "VERSION",
     "Classifier",
     "ClassifierInfo",
+    "DatasetClassifier",
     "DatasetRecipe",
     "ImageClassifier",
     "Progress",
     "Recipe",
     "ResNetClassifier",
+    "ShippedWeights",
     "build_classifier",
     "cached_classifier",
     "classifier_data",
     "classifier_path",
+    "dataset_classifier",
     "evaluate_accuracy",
     "fit_classifier",
+    "has_classifier",
     "held_out_split",
+    "latest_shipped",
     "load_classifier",
+    "load_shipped",
+    "pack_classifier",
     "save_classifier",
+    "shipped_entry",
+    "shipped_names",
+    "shipped_path",
     "train_classifier",
 ]

@@ -101,6 +101,10 @@ class ClassifierInfo:
     machine: str = ""
     arch: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    weights_dtype: str = "float32"
+    """How the weights are stored: float16 in the shipped files (loaded as float32)."""
+    trained_test_accuracy: float | None = None
+    """Shipped files: the test accuracy before the weights were rounded to float16."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
