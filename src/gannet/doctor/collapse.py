@@ -1,0 +1,116 @@
+"""Finding 2: mode collapse, from the coverage the mode monitor logs (``modes_covered`` of
+``n_modes``: the 2-D mixtures' modes, or the classes gannet's classifier finds in image
+samples; :mod:`gannet.metrics.modes`). Post hoc, runs without a coverage record are judged
+by their samples' diversity (:mod:`gannet.doctor.samples`)."""
+
+from __future__ import annotations
+
+from gannet.doctor.history import Context, History
+from gannet.doctor.report import Finding
+
+MODE_FALL = 2
+"""A fall of this many modes (or classes) below the best coverage so far counts (the mode
+monitor's threshold since it was written; one mode comes and goes between checks of a
+healthy ring run in tests/test_mode_warning.py, two do not)."""
+FALL_CHECKS = 3
+"""Checks in a row the fall must last to be failing (one low check is a warning: the live
+hook's line). Early in the healthy ring runs of benchmarks/doctor.py the coverage moves by
+2 for a check or two (6, 4, 6 modes) while G spreads out; three checks in a row did not."""
+LOW_COVERAGE = 0.5
+"""Failing also when the last checks cover at most this fraction of the modes and the
+coverage has stopped rising: benchmarks/mode_collapse.py's collapsed configurations cover
+1-4 of 8 ring modes and under 13 of 25 grid modes, its covering ones 8 of 8 and 25 of 25."""
+LOW_CHECKS = 4
+"""Low coverage is judged only when the last LOW_CHECKS checks found no new best and at
+least 2 x LOW_CHECKS checks were made (a run's first checks cover little while G spreads
+out from its start)."""
+
+TITLE = "mode collapse"
+WHY = (
+    "G maps many z to the few modes D currently rewards instead of spreading over the data "
+    "(the 'Helvetica scenario' of Goodfellow et al. 2014, section 6); stronger or "
+    "Lipschitz-bounded D (spectral norm), more D steps or a gradient penalty spread it again"
+)
+REMEDIES = [
+    "--set loss.spectral_norm=true",
+    "--set train.k=2 (more D steps per G step)",
+    "--set loss.r1_gamma=0.1, or a lower optim.lr",
+]
+
+
+def detect(history: History, context: Context) -> Finding:
+    """From the logged coverage: failing when it fell MODE_FALL below its best for
+    FALL_CHECKS checks, or is at most LOW_COVERAGE of the modes and not rising; warning for
+    a fall at the last check only."""
+    finding = Finding("mode-collapse", TITLE, why=WHY, remedies=list(REMEDIES))
+    steps, covered = history.measured("modes_covered")
+    _, n_modes = history.measured("n_modes")
+    if not covered:
+        finding.judged = False
+        finding.summary = "no mode coverage logged (2-D mixtures, or MNIST with a classifier)"
+        return finding
+    n = int(n_modes[-1]) if n_modes else 0
+    finding.series = {"steps": list(map(float, steps)), "modes covered": list(covered)}
+    best, best_step = max(covered), steps[covered.index(max(covered))]
+    last = covered[-1]
+    finding.evidence = {
+        "modes_covered": int(last),
+        "n_modes": n,
+        "best": int(best),
+        "best_step": best_step,
+        "checks": len(covered),
+    }
+    unit = "classes" if "class_kl" in history.fields() else "modes"
+    fallen = [c <= best - MODE_FALL for c in covered]
+    tail = 0
+    while tail < len(fallen) and fallen[len(fallen) - 1 - tail]:
+        tail += 1
+    stuck = len(covered) >= 2 * LOW_CHECKS and max(covered[-LOW_CHECKS:]) <= max(
+        covered[:-LOW_CHECKS]
+    )
+    if tail >= FALL_CHECKS:
+        finding.severity, finding.began = "failing", steps[len(covered) - tail]
+        finding.summary = (
+            f"mode coverage fell from {best:.0f} to {last:.0f} of {n} {unit} at step "
+            f"{finding.began} and stayed down for {tail} checks"
+        )
+    elif stuck and last <= LOW_COVERAGE * n:
+        finding.severity = "failing"
+        finding.summary = f"only {last:.0f} of {n} {unit} covered (best {best:.0f})"
+    elif tail:
+        finding.severity, finding.began = "warning", steps[-1]
+        finding.summary = (
+            f"mode coverage fell from {best:.0f} to {last:.0f} of {n} {unit} at step {steps[-1]}"
+        )
+    else:
+        finding.summary = f"{last:.0f} of {n} {unit} covered (best {best:.0f})"
+    return finding
+
+
+DIVERSITY_FAILING = 0.5
+"""Mean pairwise distance of samples over that of real rows that is failing (for data with
+no coverage record): half the spread of the data. A G collapsed to a few images measures
+0.0-0.3 in benchmarks/doctor.py, the healthy runs 0.7-1.1."""
+DIVERSITY_WARNING = 0.75
+"""The diversity ratio that is a warning."""
+
+
+def from_diversity(samples_spread: float, real_spread: float) -> Finding:
+    """Post hoc, for runs without a coverage record: failing when the samples' mean pairwise
+    distance is under DIVERSITY_FAILING x the real rows', warning under DIVERSITY_WARNING."""
+    finding = Finding("mode-collapse", TITLE, why=WHY, remedies=list(REMEDIES))
+    ratio = samples_spread / real_spread if real_spread > 0 else float("inf")
+    finding.evidence = {
+        "samples_mean_pairwise": samples_spread,
+        "real_mean_pairwise": real_spread,
+        "diversity_ratio": ratio,
+    }
+    finding.summary = (
+        f"samples' mean pairwise distance {samples_spread:.3g}, real rows' {real_spread:.3g} "
+        f"(ratio {ratio:.2f})"
+    )
+    if ratio < DIVERSITY_FAILING:
+        finding.severity = "failing"
+    elif ratio < DIVERSITY_WARNING:
+        finding.severity = "warning"
+    return finding

@@ -1,0 +1,70 @@
+"""Finding 3: oscillation, no convergence: D's outputs swing from interval to interval over
+the last part of the run instead of settling (the simultaneous game of gradient descent
+circles its equilibrium: Mescheder et al. 2018, "Which training methods for GANs do actually
+converge?"), while the run's metric, when one is logged, does not improve."""
+
+from __future__ import annotations
+
+import math
+
+from gannet.doctor.history import Context, History, quantile
+from gannet.doctor.progress import improving, metric_series
+from gannet.doctor.report import Finding
+
+LAST_PART = 1 / 3
+"""The part of the run judged (its end: the start of any run moves a lot)."""
+MIN_INTERVALS = 6
+"""Logging intervals in the last part needed to judge."""
+SWING_FAILING = 0.4
+"""Spread (90th minus 10th percentile) of mean D(G(z)) over the last part that is failing:
+D flipping from rejecting most samples to accepting most of them. In the healthy runs of
+benchmarks/doctor.py the interval means of D(G(z)) spread by at most 0.15; in the oscillating
+ones (Adam lr 1e-2, beta1 0.9) by 0.5 or more (docs/doctor.md)."""
+SWING_WARNING = 0.25
+"""The spread that is a warning."""
+
+TITLE = "oscillation, no convergence"
+WHY = (
+    "with too large or too momentum-driven steps the two players circle the equilibrium "
+    "instead of reaching it (Mescheder et al. 2018); a smaller lr, a lower Adam beta1, "
+    "an R1 penalty or a weight average (EMA) damp it"
+)
+REMEDIES = [
+    "a lower learning rate: --set optim.lr=<a quarter of it>",
+    "--set optim.betas=[0.5, 0.999] (less momentum) or --set loss.r1_gamma=0.1",
+    "--set train.ema=0.999 (sample from G's weight average)",
+]
+
+
+def detect(history: History, context: Context) -> Finding:
+    """Failing: mean D(G(z)) spreads by SWING_FAILING or more over the last part and the
+    metric (if logged) is not improving; warning: SWING_WARNING or more."""
+    finding = Finding("oscillation", TITLE, why=WHY, remedies=list(REMEDIES))
+    if not context.probabilistic:
+        finding.judged = False
+        finding.summary = f"not judged: {context.loss}'s D output is not a probability"
+        return finding
+    n = len(history.records)
+    start = n - math.ceil(n * LAST_PART)
+    fake = history.column("d_fake")
+    part = fake[start:]
+    if len(part) < MIN_INTERVALS:
+        finding.judged = False
+        finding.summary = f"{len(part)} logging intervals in the last third, {MIN_INTERVALS} needed"
+        return finding
+    swing = quantile(part, 0.9) - quantile(part, 0.1)
+    steps = history.steps
+    finding.series = {"steps": list(map(float, steps)), "mean D(G(z))": list(fake)}
+    key, _, values = metric_series(history)
+    better = improving(key, values) if key else None
+    finding.evidence = {"swing_d_fake": swing, "from_step": steps[start], "metric": key}
+    if better is not None:
+        finding.evidence["metric_improving"] = better
+    finding.summary = f"mean D(G(z)) spread {swing:.2f} over steps {steps[start]}-{steps[-1]}"
+    if swing >= SWING_FAILING and not better:
+        finding.severity, finding.began = "failing", steps[start]
+    elif swing >= SWING_WARNING:
+        finding.severity = "warning"
+    if better:
+        finding.summary += f" ({key} still improving)"
+    return finding
