@@ -3,7 +3,10 @@
 Run from the repository root (1 thread; minutes per seed on a loaded 2-core machine)::
 
     OMP_NUM_THREADS=1 python benchmarks/doctor.py                      # every kind, seeds 0-2
-    python benchmarks/doctor.py --kinds d-wins-ring,healthy-ring-r1 --seeds 0
+    python benchmarks/doctor.py --seeds 1 --out /tmp/s1.json --keep /tmp/runs   # one seed
+    python benchmarks/doctor.py --merge /tmp/s0.json,/tmp/s1.json --keep /tmp/runs \
+        --figures docs/img
+    python benchmarks/doctor.py --kinds d-wins-ring-minimax,healthy-ring-r1 --seeds 0
 
 Each kind is a small run (toy 2-D mixtures, or MNIST subsets from $GANNET_DATA) with a few
 config overrides that make it fail one way, or train it well. Every run is trained with
@@ -63,7 +66,7 @@ MNIST = [
 KINDS: dict[str, tuple[str, list[str], list[str]]] = {
     # name: (expected finding or "healthy", base, overrides)
     "healthy-ring-r1": ("healthy", TOY, ["loss.r1_gamma=0.1"]),
-    "healthy-ring-lsgan": ("healthy", TOY, ["loss.name='least-squares'", "optim.lr=2e-4"]),
+    "healthy-ring-lsgan": ("healthy", TOY, ["loss.name='least-squares'"]),
     "healthy-ring-hinge-sn": ("healthy", TOY, ["loss.name='hinge'", "loss.spectral_norm=true"]),
     "healthy-mnist-paper-ema": (
         "healthy",
@@ -105,7 +108,12 @@ KINDS: dict[str, tuple[str, list[str], list[str]]] = {
     "oscillation-ring-adam": (
         "oscillation",
         TOY,
-        ["optim.lr=1e-2", "optim.betas=[0.9, 0.999]", "train.log_every=10"],
+        [
+            "train.schedule='simultaneous'",
+            "optim.lr=1e-2",
+            "optim.betas=[0.9, 0.999]",
+            "train.log_every=10",
+        ],
     ),
     "oscillation-ring-minimax": (
         "oscillation",
@@ -154,19 +162,35 @@ def run_kind(name: str, seed: int, root: Path) -> dict[str, Any]:
         stopped = str(e)
     trained = time.perf_counter() - started
     report = doctor(path)
-    failing = [f.name for f in report.failing]
     return {
         "kind": name,
         "seed": seed,
         "expected": expected,
-        "failing": failing,
-        "warnings": [f.name for f in report.warnings],
-        "verdict": report.verdict,
         "stopped": stopped,
         "train_s": round(trained, 1),
         "doctor_s": round(time.perf_counter() - started - trained, 1),
+        **diagnosis(report),
+    }
+
+
+def diagnosis(report: Report) -> dict[str, Any]:
+    """A report's columns of a row."""
+    return {
+        "failing": [f.name for f in report.failing],
+        "warnings": [f.name for f in report.warnings],
+        "verdict": report.verdict,
         "report": report.to_dict(),
     }
+
+
+def rediagnose(row: dict[str, Any], roots: list[Path]) -> dict[str, Any]:
+    """``row`` with its run diagnosed again by the current detectors, when its folder is
+    kept under one of ``roots``."""
+    for root in roots:
+        path = root / f"{row['kind']}-s{row['seed']}"
+        if path.is_dir():
+            return {**row, **diagnosis(doctor(path))}
+    return row
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -222,8 +246,41 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "doctor.json"))
     p.add_argument("--figures", default="", help="write docs/doctor.md's pictures here")
-    p.add_argument("--keep", default="", help="keep the run folders under this folder")
+    p.add_argument(
+        "--keep",
+        default="",
+        help="keep the run folders under this folder (--merge: the folders, comma-separated, "
+        "whose runs are diagnosed again with the current detectors; the first holds seed 0)",
+    )
+    p.add_argument(
+        "--merge",
+        default="",
+        help="comma-separated result files of earlier runs (e.g. one per seed, run side by "
+        "side): print their combined table, write it to --out, train nothing",
+    )
     args = p.parse_args(argv)
+    if args.merge:
+        import json
+
+        merged = {
+            (r["kind"], r["seed"]): r  # a later file's row replaces an earlier one's
+            for f in args.merge.split(",")
+            for r in json.loads(Path(f).read_text())["runs"]
+        }
+        rows = list(merged.values())
+        roots = [Path(k) for k in args.keep.split(",") if k]
+        rows = [rediagnose(r, roots) for r in rows]
+        seeds = sorted({r["seed"] for r in rows})
+        write_results(
+            args.out,
+            {"seeds": seeds, "runs": rows, "table": table(rows)},
+            script=__file__,
+            argv=argv,
+        )
+        print(table(rows))
+        if args.figures and roots:
+            figures(rows, roots[0], Path(args.figures))
+        return 0
     torch.set_num_threads(1)
     print_machine()
     kinds = [k for k in args.kinds.split(",") if k]

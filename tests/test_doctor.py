@@ -57,6 +57,7 @@ KINDS = {
         "train.max_steps=60",
     ],
     "oscillation": [
+        "train.schedule='simultaneous'",
         "optim.lr=1e-2",
         "optim.betas=[0.9, 0.999]",
         "train.log_every=10",

@@ -125,7 +125,7 @@ def _info(args: argparse.Namespace) -> int:
         raise GannetError(f"{str(run_dir / 'run.json')!r} does not hold a JSON object")
     config = Config.load(run_dir / CONFIG)
     metrics = read_metrics_reporting(run_dir / METRICS)
-    last = next((m for m in reversed(metrics) if "event" not in m), {})  # not a rollback line
+    last: dict[str, Any] = next((m for m in reversed(metrics) if "event" not in m), {})
     evals = read_evals_reporting(run_dir / "eval")
     if args.json:
         print(
