@@ -12,7 +12,7 @@ import torch
 from gannet.config import Config
 from gannet.doctor import doctor
 from gannet.errors import GannetError
-from gannet.training import Trainer, resume_run, start_run
+from gannet.training import Hook, Trainer, resume_run, run_hooks, start_run
 from tests.conftest import mixture_config
 
 LR = 0.001
@@ -101,3 +101,23 @@ def test_stop_is_the_default(tmp_path: Path) -> None:
     with pytest.raises(GannetError, match="diverged at step 12"):
         trainer.fit()
     assert not any("event" in r for r in lines(tmp_path / "run"))
+
+
+class FakeDistance(Hook):
+    """Logs a distance of 1 until step 10, then 10 while G's lr is still the first one (a
+    late collapse of the metric that a lower lr cures)."""
+
+    def on_measure(self, trainer: Trainer, record: dict) -> None:
+        lr = trainer.opt_g.param_groups[0]["lr"]
+        record["fid_fake"] = 10.0 if trainer.progress.step >= 10 and lr > 0.75 * LR else 1.0
+
+
+def test_a_collapsed_metric_rolls_back_too(tmp_path: Path) -> None:
+    hooks = run_hooks(tmp_path / "run")
+    hooks.insert(1, FakeDistance())  # before the live doctor, as the Evaluation hook is
+    start_run(small(), tmp_path / "run", hooks=hooks).fit()
+    events = [r for r in lines(tmp_path / "run") if r.get("event") == "rollback"]
+    assert len(events) == 1 and "metric collapsed" in events[0]["reason"]
+    assert events[0]["step"] == 8
+    records = [r for r in lines(tmp_path / "run") if "event" not in r]
+    assert records[-1]["step"] == 24 and all(r["fid_fake"] == 1.0 for r in records)

@@ -1,0 +1,88 @@
+"""gannet doctor on longer runs (slow): the shipped grid-r1 config and the paper's MNIST
+model with EMA are healthy; MNIST runs on 100 and 20 images are named for D overfitting and
+memorisation. The recipes are benchmarks/doctor.py's (its confusion table repeats them over
+seeds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gannet.config import Config
+from gannet.configfiles import find_config
+from gannet.doctor import doctor
+from gannet.training import start_run
+
+pytestmark = pytest.mark.slow
+
+MNIST = [
+    "data.name='mnist'",
+    "model.g_hidden=[256, 256]",
+    "model.d_hidden=[128, 128]",
+    "model.d_pieces=2",
+    "optim.name='adam'",
+    "optim.lr=2e-4",
+    "optim.betas=[0.5, 0.999]",
+    "train.batch_size=50",
+    "train.epochs=1000",
+    "train.checkpoint_every=100",
+    "train.progress='none'",
+    "train.threads=1",
+    "train.n_fixed_samples=4",
+]
+
+
+def trained(path: Path, config: Config) -> Path:
+    start_run(config, path).fit()
+    return path
+
+
+def test_grid_r1_is_healthy(tmp_path: Path) -> None:
+    config = Config.load(find_config("grid-r1"), ["train.max_steps=2000", "train.threads=1"])
+    report = doctor(trained(tmp_path / "run", config))
+    assert not report.failing, report.text()
+    assert report.finding("mode-collapse").judged
+
+
+def test_paper_mnist_with_ema_is_healthy(tmp_path: Path, mnist_path: Path) -> None:
+    config = Config.load(
+        find_config("mnist-paper"),
+        [
+            f"data.data_dir='{mnist_path}'",
+            "data.subset=2000",
+            "train.ema=0.999",
+            "train.ema_rampup=0.05",
+            "train.max_steps=200",
+            "train.log_every=10",
+            "train.threads=1",
+            "train.progress='none'",
+        ],
+    )
+    report = doctor(trained(tmp_path / "run", config))
+    assert not report.failing, report.text()
+    assert report.finding("memorisation").judged and report.finding("d-overfits").judged
+
+
+def test_small_data_d_overfits(tmp_path: Path, mnist_path: Path) -> None:
+    config = Config().with_overrides(
+        [*MNIST, f"data.data_dir='{mnist_path}'", "data.subset=100", "train.max_steps=600"]
+    )
+    report = doctor(trained(tmp_path / "run", config))
+    assert "d-overfits" in {f.name for f in report.failing}, report.text()
+
+
+def test_tiny_data_is_memorised(tmp_path: Path, mnist_path: Path) -> None:
+    config = Config().with_overrides(
+        [
+            *MNIST,
+            f"data.data_dir='{mnist_path}'",
+            "data.subset=20",
+            "train.batch_size=20",
+            "optim.lr=1e-3",
+            "train.max_steps=1000",
+            "train.log_every=50",
+        ]
+    )
+    report = doctor(trained(tmp_path / "run", config))
+    assert "memorisation" in {f.name for f in report.failing}, report.text()
