@@ -34,7 +34,9 @@ import torch
 
 from common import print_machine, write_results
 from gannet.config import Config
+from gannet.data.synthetic import mixture_2d_modes
 from gannet.doctor import Report, doctor
+from gannet.doctor.collapse import collapse_onto_one_mode
 from gannet.errors import GannetError
 from gannet.training import start_run
 
@@ -99,12 +101,8 @@ KINDS: dict[str, tuple[str, list[str], list[str]]] = {
         MNIST,
         ["loss.name='minimax'", "train.k=5", "optim.g_lr_scale=0.01"],
     ),
-    "collapse-ring-bottleneck": ("mode-collapse", TOY, ["model.g_hidden=[1]"]),
-    "collapse-grid-bottleneck": (
-        "mode-collapse",
-        TOY,
-        ["data.mixture='grid'", "model.g_hidden=[1]"],
-    ),
+    "collapse-ring-start": ("mode-collapse", TOY, ["optim.g_lr_scale=0.01"]),
+    "collapse-grid-start": ("mode-collapse", TOY, ["data.mixture='grid'", "optim.g_lr_scale=0.01"]),
     "oscillation-ring-adam": (
         "oscillation",
         TOY,
@@ -157,7 +155,11 @@ def run_kind(name: str, seed: int, root: Path) -> dict[str, Any]:
     started = time.perf_counter()
     stopped = ""
     try:
-        start_run(config, path).fit()
+        trainer = start_run(config, path)
+        if name.startswith("collapse-"):  # G starts on one mode; at 1/100 of D's lr it stays
+            mixture = trainer.config.data.mixture
+            collapse_onto_one_mode(trainer.G, mixture_2d_modes(mixture)[0][0])
+        trainer.fit()
     except GannetError as e:
         stopped = str(e)
     trained = time.perf_counter() - started

@@ -13,7 +13,9 @@ import torch
 
 import gannet
 from gannet.config import Config
+from gannet.data.synthetic import mixture_2d_modes
 from gannet.doctor import Report, doctor, write_report
+from gannet.doctor.collapse import collapse_onto_one_mode
 from gannet.errors import GannetError
 from gannet.training import resume_run, start_run
 
@@ -63,7 +65,7 @@ KINDS = {
         "train.log_every=10",
         "train.max_steps=300",
     ],
-    "mode-collapse": ["model.g_hidden=[1]", "train.max_steps=300"],
+    "mode-collapse": ["optim.g_lr_scale=0.01", "train.max_steps=300"],
 }
 
 
@@ -71,7 +73,10 @@ def train(path: Path, kind: str, *extra: str) -> Path:
     """Train the run ``kind`` in ``path`` (a diverging run stops with its GannetError)."""
     config = Config().with_overrides([*RING, *KINDS[kind], *extra])
     try:
-        start_run(config, path).fit()
+        trainer = start_run(config, path)
+        if kind == "mode-collapse":  # G starts on one mode; at 1/100 of D's lr it stays there
+            collapse_onto_one_mode(trainer.G, mixture_2d_modes("ring")[0][0])
+        trainer.fit()
     except GannetError as e:
         assert "diverged" in str(e)
     return path
