@@ -269,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             for f in args.merge.split(",")
             for r in json.loads(Path(f).read_text())["runs"]
         }
-        rows = list(merged.values())
+        rows = [r for r in merged.values() if r["kind"] in KINDS]  # kinds since renamed: out
+        rows.sort(key=lambda r: (list(KINDS).index(r["kind"]), r["seed"]))
         roots = [Path(k) for k in args.keep.split(",") if k]
         rows = [rediagnose(r, roots) for r in rows]
         seeds = sorted({r["seed"] for r in rows})

@@ -209,17 +209,17 @@ def weights(trainer) -> list[torch.Tensor]:
 
 
 def test_hook_on_changes_nothing_and_resume_is_exact(tmp_path: Path) -> None:
-    """The d-wins recipe (its lines fire): uninterrupted with the doctor, killed at step 40
+    """The d-wins recipe (its lines fire): uninterrupted with the doctor, killed at step 50
     and resumed, and with the doctor off: the same weights bit for bit, the same findings."""
 
     def config(*extra: str) -> Config:
-        return Config().with_overrides([*RING, *KINDS["d-wins"], "train.max_steps=80", *extra])
+        return Config().with_overrides([*RING, *KINDS["d-wins"], *extra])
 
     whole = start_run(config(), tmp_path / "whole")
     whole.fit()
-    first = start_run(config("train.max_steps=40", "train.checkpoint_every=20"), tmp_path / "cut")
+    first = start_run(config("train.max_steps=50", "train.checkpoint_every=25"), tmp_path / "cut")
     first.fit()
-    resumed = resume_run(tmp_path / "cut", ["train.max_steps=80"])
+    resumed = resume_run(tmp_path / "cut", ["train.max_steps=100"])
     resumed.fit()
     off = start_run(config("train.doctor=false"), tmp_path / "off")
     off.fit()
