@@ -214,7 +214,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def figures(rows: list[dict[str, Any]], root: Path, out_dir: Path) -> None:
+def figures(roots: list[Path], out_dir: Path) -> None:
     """docs/doctor.md's pictures: for each finding, a run of the first kind made to fail that
     way beside the healthy-ring-r1 run, seed 0 (healthy-mnist-paper-ema for the image
     checks)."""
@@ -223,8 +223,9 @@ def figures(rows: list[dict[str, Any]], root: Path, out_dir: Path) -> None:
     reports: dict[str, Report] = {}
 
     def report(kind: str) -> Report | None:
-        if kind not in reports and (root / f"{kind}-s0").is_dir():
-            reports[kind] = doctor(root / f"{kind}-s0")
+        for root in roots:
+            if kind not in reports and (root / f"{kind}-s0").is_dir():
+                reports[kind] = doctor(root / f"{kind}-s0")
         return reports.get(kind)
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -252,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         "--keep",
         default="",
         help="keep the run folders under this folder (--merge: the folders, comma-separated, "
-        "whose runs are diagnosed again with the current detectors; the first holds seed 0)",
+        "whose runs are diagnosed again with the current detectors)",
     )
     p.add_argument(
         "--merge",
@@ -282,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(table(rows))
         if args.figures and roots:
-            figures(rows, roots[0], Path(args.figures))
+            figures(roots, Path(args.figures))
         return 0
     torch.set_num_threads(1)
     print_machine()
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                 write_results(args.out, results, script=__file__, argv=argv)
         print(table(rows))
         if args.figures:
-            figures(rows, root, Path(args.figures))
+            figures([root], Path(args.figures))
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

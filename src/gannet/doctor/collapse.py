@@ -124,15 +124,27 @@ def detect(history: History, context: Context) -> Finding:
 
 DIVERSITY_FAILING = 0.5
 """Mean pairwise distance of samples over that of real rows that is failing (for data with
-no coverage record): half the spread of the data. A G collapsed to a few images measures
-0.0-0.3 in benchmarks/doctor.py, the healthy runs 0.7-1.1."""
+no coverage record): half the spread of the data, where a G that draws a few images over
+and over sits far below (two images at distance d give d/2 on average, one image 0)."""
 DIVERSITY_WARNING = 0.75
 """The diversity ratio that is a warning."""
 
 
-def from_diversity(samples_spread: float, real_spread: float) -> Finding:
+SHARPNESS = 0.75
+"""Images: diversity is judged only when the samples' mean within-image pixel standard
+deviation is at least this fraction of the real images'. An untrained MLP generator draws
+nearly the same grey blob for every z (the paper's MNIST model after 100 steps in
+benchmarks/doctor.py: 57 % of the digits' within-image std, pairwise distance 0.05
+of the data's): that is a G that has not found the data yet, not a collapse."""
+
+
+def from_diversity(
+    samples_spread: float, real_spread: float, sharpness: float | None = None
+) -> Finding:
     """Post hoc, for runs without a coverage record: failing when the samples' mean pairwise
-    distance is under DIVERSITY_FAILING x the real rows', warning under DIVERSITY_WARNING."""
+    distance is under DIVERSITY_FAILING x the real rows', warning under DIVERSITY_WARNING;
+    for images (``sharpness``: samples' within-image std over the real images') only when
+    sharpness >= SHARPNESS."""
     finding = Finding("mode-collapse", TITLE, why=WHY, remedies=list(REMEDIES))
     ratio = samples_spread / real_spread if real_spread > 0 else float("inf")
     finding.evidence = {
@@ -144,6 +156,14 @@ def from_diversity(samples_spread: float, real_spread: float) -> Finding:
         f"samples' mean pairwise distance {samples_spread:.3g}, real rows' {real_spread:.3g} "
         f"(ratio {ratio:.2f})"
     )
+    if sharpness is not None:
+        finding.evidence["sharpness"] = sharpness
+        if sharpness < SHARPNESS:
+            finding.summary += (
+                f"; samples have {sharpness:.0%} of the data's contrast: G has not found the "
+                "data yet (not judged as collapse)"
+            )
+            return finding
     if ratio < DIVERSITY_FAILING:
         finding.severity = "failing"
     elif ratio < DIVERSITY_WARNING:

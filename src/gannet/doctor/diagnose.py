@@ -53,7 +53,11 @@ def sample_findings(run_dir: Path, have_coverage: bool) -> tuple[list[Finding], 
     found = []
     if not have_coverage:
         real = ev.held_out if ev.held_out is not None else ev.train[: len(ev.samples)]
-        found.append(collapse.from_diversity(mean_pairwise(ev.samples), mean_pairwise(real)))
+        sharp = None
+        if ev.image:
+            sharp = float(ev.samples.std(dim=1).mean() / real.std(dim=1).mean().clamp_min(1e-12))
+        spread = mean_pairwise(ev.samples), mean_pairwise(real)
+        found.append(collapse.from_diversity(*spread, sharp))
     found.append(overfit.detect(ev.d_train, ev.d_held_out))
     held_nn = sample_nn = None
     if ev.image and ev.held_out is not None:
