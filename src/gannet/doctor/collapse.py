@@ -16,16 +16,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MODE_FALL = 2
 """A fall of this many modes (or classes) below the best coverage so far counts (the mode
-monitor's threshold since it was written; one mode comes and goes between checks of a
-healthy ring run in tests/test_mode_warning.py, two do not)."""
+monitor's threshold since it was written: the mode check's sampling noise moves coverage by
+about one mode between checks, so one is not a signal)."""
 FALL_CHECKS = 3
 """Checks in a row the fall must last to be failing (one low check is a warning: the live
-hook's line). Early in the healthy ring runs of benchmarks/doctor.py the coverage moves by
-2 for a check or two (6, 4, 6 modes) while G spreads out; three checks in a row did not."""
+hook's line). A healthy ring run (64-unit MLPs, non-saturating, Adam 1e-3) went 6, 4, 6
+modes between checks while G spread out; a fall that lasts three checks is not that."""
 LOW_COVERAGE = 0.5
 """Failing also when the last checks cover at most this fraction of the modes and the
-coverage has stopped rising: benchmarks/mode_collapse.py's collapsed configurations cover
-1-4 of 8 ring modes and under 13 of 25 grid modes, its covering ones 8 of 8 and 25 of 25."""
+coverage has stopped rising. In docs/beyond-2014.md's table (benchmarks/mode_collapse.py)
+the runs that had not spread covered 0-5 of 8 ring modes and 0.3-16 of 25 grid modes, and
+grid-r1, converged, 25 of 25."""
 LOW_CHECKS = 4
 """Low coverage is judged only when the last LOW_CHECKS checks found no new best and at
 least 2 x LOW_CHECKS checks were made (a run's first checks cover little while G spreads

@@ -10,9 +10,10 @@ from gannet.doctor.report import Finding
 
 RATIO_FAILING = 0.5
 """Median nearest-training distance of samples over that of held-out real images that is
-failing: samples twice as close to the training set as new real images are. Healthy MNIST
-runs of benchmarks/doctor.py measure 0.8-1.3 (blurry samples sit no closer than real
-digits); a G trained long on 20 images reaches 0.1-0.4."""
+failing: samples twice as close to the training set as new real images are. A G that has
+learned the distribution (not the set) draws samples no closer to the training images than
+new real images are (ratio near 1 or above); a copy of the training images has ratio 0. The
+measured ratios of benchmarks/doctor.py's runs are in docs/doctor.md."""
 RATIO_WARNING = 0.75
 """The ratio that is a warning."""
 

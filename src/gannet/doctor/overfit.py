@@ -10,11 +10,11 @@ from torch import Tensor
 from gannet.doctor.report import Finding
 
 GAP_FAILING = 0.5
-"""r_t minus the held-out rows' E[sign(D(x))] that is failing: D calls at least half of the
-held-out real rows fake beyond what it does to training rows. Karras et al. (2020, Fig. 1)
-show D's outputs on training and validation images parting by several units of raw output
-as FID turns; benchmarks/doctor.py's healthy runs stay below 0.1, the 100-image MNIST runs
-made to overfit reach 0.6-1.0."""
+"""r_t minus the held-out rows' E[sign(D(x))] that is failing: D calls at least a quarter of
+the held-out real rows fake that it would call real among training rows (a sign gap of 0.5
+is 25 % of rows flipped). Karras et al. (2020, Fig. 1) show D's outputs on training and
+validation images parting as FID turns; the measured gaps of benchmarks/doctor.py's healthy
+and 100-image runs are in docs/doctor.md."""
 GAP_WARNING = 0.2
 """The gap that is a warning."""
 ADA_TARGET = 0.6
