@@ -45,6 +45,7 @@ RING = [
 
 KINDS = {
     "healthy": ["loss.r1_gamma=0.1", "train.max_steps=300"],
+    "healthy-hinge": ["loss.name='hinge'", "loss.spectral_norm=true", "train.max_steps=300"],
     "d-wins": [
         "loss.name='minimax'",
         "train.k=5",
@@ -107,8 +108,11 @@ def test_a_run_made_to_fail_is_named(reports: dict[str, Report], kind: str) -> N
     assert report.verdict.startswith("failing: ") and kind in report.verdict
 
 
-def test_healthy_ring_has_no_failing_finding(reports: dict[str, Report]) -> None:
-    report = reports["healthy"]
+@pytest.mark.parametrize("kind", ["healthy", "healthy-hinge"])
+def test_healthy_ring_has_no_failing_finding(reports: dict[str, Report], kind: str) -> None:
+    """Non-saturating + R1, and hinge + spectral norm (slow tests: grid-r1, the paper's MNIST
+    model with EMA)."""
+    report = reports[kind]
     assert not report.failing, report.text()
     assert report.finding("mode-collapse").judged and report.finding("d-overfits").judged
 
