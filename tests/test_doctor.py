@@ -155,7 +155,7 @@ def test_report_files_and_cli(runs: dict[str, Path]) -> None:
 
 def test_python_api_is_exported(runs: dict[str, Path]) -> None:
     assert gannet.doctor is doctor
-    assert gannet.doctor(runs["healthy"], samples=False).finding("progress").judged
+    assert gannet.doctor(runs["healthy"], samples=False).finding("d-wins").judged
 
 
 # ------------------------------------------------------------------ bad input

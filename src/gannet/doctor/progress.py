@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from gannet.doctor.collapse import QUALITY
 from gannet.doctor.history import History
 from gannet.doctor.report import Finding
 
@@ -72,6 +73,13 @@ def detect(history: History) -> Finding:
         )
         return finding
     finding.series = {"steps": list(map(float, steps)), key: list(values)}
+    _, quality = history.measured("high_quality")
+    if key == "modes_covered" and quality and quality[-1] < QUALITY:
+        finding.judged = False
+        finding.summary = (
+            f"not judged: {quality[-1]:.0%} of samples near a mode, G has not found the modes"
+        )
+        return finding
     last = values[-1]
     if lower_is_better(key):
         best = min(values)

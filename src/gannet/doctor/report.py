@@ -106,7 +106,7 @@ class Report:
         lines = [f"run      {self.run} (step {self.step}, {self.status})"]
         lines.append(f"verdict  {self.verdict}")
         for f in self.findings:
-            judged = "" if f.judged else " (not judged)"
+            judged = "" if f.judged or "not judged" in f.summary else " (not judged)"
             lines.append(f"  {mark[f.severity]} {f.name:14s} {f.summary}{judged}")
             if f.severity != "ok":
                 if f.began is not None:
