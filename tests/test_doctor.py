@@ -120,6 +120,7 @@ def test_healthy_ring_has_no_failing_finding(reports: dict[str, Report], kind: s
 def test_evidence_names_where_and_what(reports: dict[str, Report]) -> None:
     div = reports["divergence"].finding("divergence")
     assert div.began is not None and div.evidence["non_finite"]
+    json.dumps(reports["divergence"].to_dict(), allow_nan=False)  # NaN written as null
     wins = reports["d-wins"].finding("d-wins")
     assert wins.evidence["saturated_intervals_now"] >= 10
     assert wins.evidence["last_d_fake"] < 0.01 and wins.began is not None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from gannet.jsonfloat import json_float
+
 Severity = Literal["ok", "warning", "failing"]
 """ok: nothing wrong found; warning: a sign to watch; failing: the run is failing that way."""
 
@@ -90,6 +92,7 @@ class Report:
         for f in self.findings:
             d = asdict(f)
             d.pop("series")
+            d["evidence"] = strict_json(d["evidence"])
             findings.append(d)
         return {
             "run": self.run,
@@ -117,3 +120,14 @@ class Report:
         for note in self.notes:
             lines.append(f"note     {note}")
         return "\n".join(lines)
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float as None (JSON null: :mod:`gannet.jsonfloat`)."""
+    if isinstance(value, float):
+        return json_float(value)
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    return value
