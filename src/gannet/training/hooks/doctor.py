@@ -61,8 +61,9 @@ class LiveDoctor(Hook):
         for record in past.records:
             if int(record.get("step", 0)) <= step:
                 self.add(record)
-                self.judge()
         self.history.events = [e for e in past.events if int(e.get("step", 0)) <= step]
+        if self.history.records:
+            self.judge()  # the severities as they stood at the checkpoint (they need only it)
 
     def add(self, record: dict[str, Any]) -> None:
         self.history.add(record)
