@@ -13,7 +13,9 @@ config overrides that make it fail one way, or train it well. Every run is train
 ``gannet.train``'s machinery (the live doctor on), then diagnosed by ``gannet.doctor`` (the
 sample-based checks included). Rows: what the run was made to do; columns: the findings
 doctor called failing ("healthy": none). A run counts once in every column it was named
-in, so a row can sum to more than its seeds.
+in, so a row can sum to more than its seeds. The runs skip the per-epoch sample grids and
+curves.png (the small-data runs end an epoch every step or two); everything else is
+``gannet train``'s set of hooks.
 
 Output: the table (also Markdown), every run's verdict and evidence in ``--out`` (default
 benchmarks/results/doctor.json), and with ``--figures DIR`` one picture per finding (a run
@@ -38,7 +40,8 @@ from gannet.data.synthetic import mixture_2d_modes
 from gannet.doctor import Report, doctor
 from gannet.doctor.collapse import collapse_onto_one_mode
 from gannet.errors import GannetError
-from gannet.training import start_run
+from gannet.training import run_hooks, start_run
+from gannet.training.hooks import Curves, SampleGrids
 
 REPO = Path(__file__).resolve().parents[1]
 FINDINGS = (
@@ -155,7 +158,8 @@ def run_kind(name: str, seed: int, root: Path) -> dict[str, Any]:
     started = time.perf_counter()
     stopped = ""
     try:
-        trainer = start_run(config, path)
+        hooks = [h for h in run_hooks(path) if not isinstance(h, Curves | SampleGrids)]
+        trainer = start_run(config, path, hooks=hooks)
         if name.startswith("collapse-"):  # G starts on one mode; at 1/100 of D's lr it stays
             mixture = trainer.config.data.mixture
             collapse_onto_one_mode(trainer.G, mixture_2d_modes(mixture)[0][0])
