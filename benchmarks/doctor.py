@@ -142,7 +142,7 @@ KINDS: dict[str, tuple[str, list[str], list[str]]] = {
         [
             "data.subset=20",
             "train.batch_size=20",
-            "train.max_steps=1000",
+            "train.max_steps=600",
             "train.log_every=50",
             "optim.lr=1e-3",
         ],

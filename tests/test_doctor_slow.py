@@ -84,7 +84,7 @@ def test_tiny_data_is_memorised(tmp_path: Path, mnist_path: Path) -> None:
             "data.subset=20",
             "train.batch_size=20",
             "optim.lr=1e-3",
-            "train.max_steps=1000",
+            "train.max_steps=600",
             "train.log_every=50",
         ]
     )
