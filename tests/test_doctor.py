@@ -4,14 +4,13 @@ failing finding, the live hook (its lines, metrics.jsonl, exact resume), and bad
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 import gannet
+from gannet.cli import main
 from gannet.config import Config
 from gannet.data.synthetic import mixture_2d_modes
 from gannet.doctor import Report, doctor, write_report
@@ -135,23 +134,17 @@ def test_the_live_hook_logs_findings_and_warns_once(runs: dict[str, Path]) -> No
     assert all(json.loads(x).get("doctor", {}).get("mode-collapse") != "failing" for x in healthy)
 
 
-def test_report_files_and_cli(runs: dict[str, Path]) -> None:
+def test_report_files_and_cli(runs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     run = runs["d-wins"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "gannet", "doctor", str(run), "--no-samples"],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "verdict  failing: d-wins" in proc.stdout and "try: --set" in proc.stdout
+    assert main(["doctor", str(run), "--no-samples"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict  failing: d-wins" in out and "try: --set" in out
     saved = json.loads((run / "eval" / "doctor.json").read_text())
     assert saved["verdict"].startswith("failing") and saved["findings"][0]["name"]
     assert (run / "doctor.png").stat().st_size > 1000
     assert "<table" in (run / "doctor.html").read_text()
-    info = subprocess.run(
-        [sys.executable, "-m", "gannet", "info", str(run)], capture_output=True, text=True
-    )
-    assert "doctor       failing: d-wins" in info.stdout, info.stdout
+    assert main(["info", str(run)]) == 0
+    assert "doctor       failing: d-wins" in capsys.readouterr().out
 
 
 def test_python_api_is_exported(runs: dict[str, Path]) -> None:
@@ -162,16 +155,12 @@ def test_python_api_is_exported(runs: dict[str, Path]) -> None:
 # ------------------------------------------------------------------ bad input
 
 
-def test_not_a_run(tmp_path: Path) -> None:
+def test_not_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(GannetError, match="not a gannet run directory"):
         doctor(tmp_path)
-    proc = subprocess.run(
-        [sys.executable, "-m", "gannet", "doctor", str(tmp_path / "nope")],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+    assert main(["doctor", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 def copy_run(src: Path, dst: Path) -> Path:
