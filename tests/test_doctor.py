@@ -227,3 +227,31 @@ def test_hook_on_changes_nothing_and_resume_is_exact(tmp_path: Path) -> None:
 
     assert findings("whole") == findings("cut")
     assert any(d for _, d in findings("whole")) and not any(d for _, d in findings("off"))
+
+
+# ------------------------------------------------------------------ sample-based detectors
+
+
+def test_overfitting_d_is_judged_by_how_it_separates_the_sets() -> None:
+    """The detector alone (a real run made to overfit: benchmarks/doctor.py, slow)."""
+    from gannet.doctor import overfit
+
+    gen = torch.Generator().manual_seed(0)
+    held = torch.randn(1000, generator=gen) + 4.0
+    same = overfit.detect(torch.randn(1000, generator=gen) + 4.0, held)
+    apart = overfit.detect(torch.randn(1000, generator=gen) + 6.0, held)
+    assert same.severity == "ok" and abs(same.evidence["auc_train_vs_held_out"] - 0.5) < 0.05
+    assert apart.severity == "failing" and apart.evidence["auc_train_vs_held_out"] > 0.9
+    # r_t is 1 on both sets here: ADA's sign alone would not see it
+    assert apart.evidence["r_t_train"] == apart.evidence["r_t_held_out"] == 1.0
+    assert not overfit.detect(None, held).judged
+
+
+def test_memorisation_compares_nearest_training_distances() -> None:
+    from gannet.doctor import memorisation
+
+    gen = torch.Generator().manual_seed(0)
+    held = torch.rand(500, generator=gen) + 1.0
+    assert memorisation.detect(held * 0.2, held, image=True).severity == "failing"
+    assert memorisation.detect(held * 1.1, held, image=True).severity == "ok"
+    assert not memorisation.detect(held, held, image=False).judged
