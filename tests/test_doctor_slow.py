@@ -1,5 +1,6 @@
 """gannet doctor on longer runs (slow): the shipped grid-r1 config and the paper's MNIST
-model with EMA are healthy; an MNIST run on 20 images is named for memorisation. The recipes
+model with EMA are healthy; an MNIST run on 20 images is named for memorisation and for D
+overfitting. The recipes
 are benchmarks/doctor.py's (its confusion table repeats them over seeds)."""
 
 from __future__ import annotations
@@ -80,4 +81,5 @@ def test_tiny_data_is_memorised(tmp_path: Path, mnist_path: Path) -> None:
         ]
     )
     report = doctor(trained(tmp_path / "run", config))
-    assert "memorisation" in {f.name for f in report.failing}, report.text()
+    # benchmarks/doctor.py's memorise-mnist-20, seed 0: both failing there
+    assert {"memorisation", "d-overfits"} <= {f.name for f in report.failing}, report.text()
