@@ -218,9 +218,14 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def failing(report: Report) -> set[str]:
+    return {f.name for f in report.failing}
+
+
 def figures(roots: list[Path], out_dir: Path) -> None:
-    """docs/doctor.md's pictures: for each finding, a run of the first kind made to fail that
-    way beside the healthy-ring-r1 run, seed 0 (healthy-mnist-paper-ema for the image
+    """docs/doctor.md's pictures: for each finding, seed 0 of the first kind made to fail
+    that way and named for it (else the first kind named for it, else the first made to fail
+    that way) beside the healthy-ring-r1 run (healthy-mnist-paper-ema for the image
     checks)."""
     from gannet.doctor.figures import pair
 
@@ -234,9 +239,9 @@ def figures(roots: list[Path], out_dir: Path) -> None:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for finding in FINDINGS:
-        broken = next(
-            (k for k, (e, _, _) in KINDS.items() if e == finding and report(k) is not None), None
-        )
+        named = [k for k in KINDS if (r := report(k)) is not None and finding in failing(r)]
+        expected = [k for k, (e, _, _) in KINDS.items() if e == finding and report(k) is not None]
+        broken = next(iter([k for k in expected if k in named] or named or expected), None)
         image = finding in ("d-overfits", "memorisation")
         healthy = report("healthy-mnist-paper-ema" if image else "healthy-ring-r1")
         if broken is None or healthy is None:
