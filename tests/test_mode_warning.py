@@ -1,5 +1,6 @@
 """The trainer's mode-coverage check on 2-D mixtures: metrics, the warning when coverage
-falls, its cost rule, and that it leaves training (and exact resume) untouched."""
+falls (the live doctor's mode-collapse finding), its cost rule, and that it leaves training
+(and exact resume) untouched."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from gannet.config import Config
 from gannet.data.synthetic import mixture_2d_modes
 from gannet.rundir import read_metrics
 from gannet.training import Trainer, resume_run, start_run
-from gannet.training.hooks import ModeMonitor
+from gannet.training.hooks import LiveDoctor, ModeMonitor
 from gannet.training.hooks.modes import MODE_CHECK_SAMPLES
 
-WARNING = "gannet: warning: mode coverage fell"
+WARNING = "gannet: warning: mode collapse: mode coverage fell"
 
 
 def ring(overrides: list[str] | None = None) -> Config:
@@ -199,7 +200,8 @@ def test_resume_is_bit_exact_and_replays_the_best(tmp_path, capsys):
     first = start_run(ring(["train.max_steps=50"]), tmp_path / "run")
     first.fit()
     resumed = resume_run(tmp_path / "run", ["train.max_steps=150"])
-    assert monitor(resumed).best == max(r["modes_covered"] for r in metrics_of(resumed))
+    doctor = resumed.hooks.find(LiveDoctor)  # the records so far, replayed for its findings
+    assert doctor.history.steps == [r["step"] for r in metrics_of(resumed)] == [25, 50]
     resumed.fit()
     unchecked = start_run(ring(["train.mode_check=false"]), tmp_path / "unchecked")
     unchecked.fit()

@@ -9,6 +9,7 @@ images = run.sample(64)
 from gannet.api import average, export, load_run, resume, train
 from gannet.config import Config
 from gannet.data import DATASETS
+from gannet.doctor import doctor
 from gannet.errors import GannetError
 from gannet.losses import LOSSES
 from gannet.models import MODELS
@@ -24,6 +25,7 @@ __all__ = [
     "Run",
     "__version__",
     "average",
+    "doctor",
     "export",
     "load_run",
     "resume",

@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "gannet.commands.sample",
     "gannet.commands.export",
     "gannet.commands.info",
+    "gannet.commands.doctor",
     "gannet.commands.datasets",
     "gannet.commands.evaluate",
     "gannet.commands.figures",

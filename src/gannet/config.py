@@ -287,6 +287,17 @@ class TrainConfig:
     ada_kimg: float = ranged(500.0, 0, open_low=True)
     """ADA: speed, in thousands of real images for p to go from 0 to 1 (the paper's 500;
     small CPU runs need far less, e.g. 20)."""
+    doctor: bool = True
+    """Run the doctor's record-based detectors (gannet.doctor) at every logging interval:
+    one warning line with what to try when a finding turns warning or failing, and the
+    findings that are not ok in metrics.jsonl (``doctor``). Never changes training."""
+    on_divergence: Literal["stop", "rollback"] = "stop"
+    """When a loss or weight turns NaN/Inf: stop (keeping the last finite checkpoint), or
+    roll back to the last checkpoint, halve optim.lr and continue (at most
+    train.max_rollbacks times; also when the logged FID/KID collapses to 3x its best),
+    recorded in metrics.jsonl and run.json."""
+    max_rollbacks: int = ranged(3, 1, 100)
+    """train.on_divergence = "rollback": rollbacks allowed before the run stops."""
 
 
 @dataclass

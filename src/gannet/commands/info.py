@@ -103,6 +103,18 @@ def _num(value: Any, spec: str) -> str:
     return "n/a"
 
 
+def verdict_line(run_dir: Path, evals: dict[str, dict[str, Any]]) -> str:
+    """The doctor's verdict: RUN/eval/doctor.json's when it is of the last logged step,
+    else the record-based findings' (``gannet doctor RUN`` adds the sample-based ones)."""
+    from gannet.doctor import doctor
+
+    quick = doctor(run_dir, samples=False)
+    saved = evals.get("doctor", {})
+    if saved.get("step") == quick.step and isinstance(saved.get("verdict"), str):
+        return f"{saved['verdict']} (gannet doctor, step {quick.step})"
+    return f"{quick.verdict} (from metrics.jsonl; gannet doctor RUN for the full check)"
+
+
 def _info(args: argparse.Namespace) -> int:
     from gannet.config import Config
     from gannet.rundir import CONFIG, METRICS, read_status, require_run_dir
@@ -113,7 +125,7 @@ def _info(args: argparse.Namespace) -> int:
         raise GannetError(f"{str(run_dir / 'run.json')!r} does not hold a JSON object")
     config = Config.load(run_dir / CONFIG)
     metrics = read_metrics_reporting(run_dir / METRICS)
-    last = metrics[-1] if metrics else {}
+    last: dict[str, Any] = next((m for m in reversed(metrics) if "event" not in m), {})
     evals = read_evals_reporting(run_dir / "eval")
     if args.json:
         print(
@@ -161,6 +173,7 @@ def _info(args: argparse.Namespace) -> int:
             f"last metrics D {m['d_loss']}  G {m['g_loss']}  V {m['value']}  D(x) {m['d_real']}"
             f"  D(G(z)) {m['d_fake']}  {m['images_per_s']} img/s"
         )
+    print(f"doctor       {verdict_line(run_dir, evals)}")
     for name, result in evals.items():
         summary = ", ".join(f"{k}={v}" for k, v in result.items() if isinstance(v, int | float))
         print(f"eval {name:12s} {summary}")

@@ -46,6 +46,7 @@ from gannet.training.networks import (
 )
 from gannet.training.passes import ModelPasses
 from gannet.training.precision import Precision
+from gannet.training.rollback import RollbackRequested, roll_back
 from gannet.training.state import seed_everything
 from gannet.training.stats import DStep, IntervalStats, StepResult
 from gannet.training.validate import validate_config
@@ -272,7 +273,10 @@ class Trainer(ModelPasses):
         self.check_time_budget()
         try:
             while not self.done and not self.stop_requested:
-                self.step()
+                try:
+                    self.step()
+                except RollbackRequested as e:  # train.on_divergence = "rollback"
+                    roll_back(self, e.reason)
                 self.stop_requested = self.world.any(self.stop_requested)
                 self.check_time_budget()
             if self.stop_requested:

@@ -46,6 +46,7 @@ RESUMABLE_OVERRIDES = frozenset(
         "train.mode_check",  # measures G on its own fixed noise; touches no training state
         "train.eval_every",  # FID/KID/PRC during training: a private generator, likewise
         "train.eval_metrics",
+        "train.doctor",  # reads the records; touches no training state
     }
 )
 """Keys that may change when a run is resumed without breaking exact reproducibility."""

@@ -13,6 +13,7 @@ from gannet.training.hooks.base import Hook, HookList
 from gannet.training.hooks.checkpoints import Checkpoints
 from gannet.training.hooks.console import Console
 from gannet.training.hooks.curves import Curves
+from gannet.training.hooks.doctor import LiveDoctor
 from gannet.training.hooks.evaluation import Evaluation
 from gannet.training.hooks.health import Health
 from gannet.training.hooks.metrics import MetricsFile
@@ -25,14 +26,15 @@ from gannet.training.hooks.tensorboard import TensorBoardEvents
 
 
 def run_hooks(run_dir: Path) -> list[Hook]:
-    """The hooks of a full run in ``run_dir``: signals, mode monitor, metrics file, health,
-    console, sample grids, snapshots, curves, TensorBoard events (``train.tensorboard``),
-    checkpoint and status file."""
+    """The hooks of a full run in ``run_dir``: signals, mode monitor, evaluation, the live
+    doctor, metrics file, health, console, sample grids, snapshots, curves, TensorBoard events
+    (``train.tensorboard``), checkpoint and status file."""
     run_dir = Path(run_dir)
     return [
         StopOnSignal(),
         ModeMonitor(run_dir),
         Evaluation(),
+        LiveDoctor(run_dir),
         MetricsFile(run_dir),
         Health(),
         Console(),
@@ -54,6 +56,7 @@ __all__ = [
     "Health",
     "Hook",
     "HookList",
+    "LiveDoctor",
     "MetricsFile",
     "ModeMonitor",
     "SampleGrids",

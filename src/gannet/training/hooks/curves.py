@@ -20,7 +20,7 @@ class Curves(Hook):
         self.run_dir = Path(run_dir)
 
     def draw(self, trainer: Trainer) -> None:
-        records = read_metrics(self.run_dir / METRICS)
+        records = [r for r in read_metrics(self.run_dir / METRICS) if "event" not in r]
         plot_curves(records, self.run_dir / "curves.png", trainer.loss.probabilistic)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:

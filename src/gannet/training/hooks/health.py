@@ -1,9 +1,12 @@
-"""Health checks: stop on NaN/Inf before anything bad is written, warn on a saturated D.
+"""Health checks: stop (or roll back) on NaN/Inf before anything bad is written.
 
 Placed before the hooks that write weights (sample grids, snapshots, the checkpoint), the
 check of G's, D's and the EMA's weights at every epoch end and checkpoint means a non-finite
 model is never saved, drawn or snapshotted: the checkpoint a diverged run keeps is the last
-finite one, and the message names its step (or says there is none).
+finite one, and the message names its step (or says there is none). With
+``train.on_divergence = "rollback"`` the run goes back to that checkpoint instead
+(:mod:`gannet.training.rollback`), at most ``train.max_rollbacks`` times. The saturation
+warning that lived here is the doctor's D-wins finding now (:mod:`.doctor`).
 """
 
 from __future__ import annotations
@@ -17,15 +20,11 @@ from torch import nn
 from gannet.errors import GannetError
 from gannet.training.hooks.base import Hook
 from gannet.training.hooks.status import Diverged
+from gannet.training.rollback import RollbackRequested, count_rollbacks
 from gannet.training.stats import ACCUMULATED
 
 if TYPE_CHECKING:  # pragma: no cover
     from gannet.training.loop import Trainer
-
-SATURATION_LEVEL = 0.01
-"""Mean D(G(z)) below this counts as saturated."""
-SATURATION_INTERVALS = 10
-"""Warn after this many saturated logging intervals in a row."""
 
 
 def non_finite(modules: dict[str, nn.Module | None]) -> list[str]:
@@ -47,23 +46,22 @@ def non_finite(modules: dict[str, nn.Module | None]) -> list[str]:
 class Health(Hook):
     """Stops training (GannetError) when a logged loss is NaN or Inf, or when G, D or G's
     EMA has a non-finite weight at an epoch end or checkpoint (before anything is written);
-    warns once when mean D(G(z)) stays near 0 (the saturating-gradient regime, for losses
-    whose D output is a probability's logit)."""
+    with train.on_divergence = "rollback", asks the loop to roll back instead."""
 
     def __init__(self) -> None:
-        self.low_intervals = 0
-        self.warned: set[str] = set()
         self.last_good: int | None = None
         """The step of the last checkpoint found finite (None: no checkpoint yet)."""
+        self.rollbacks = 0
+        """Rollbacks done in this run so far (replayed from metrics.jsonl on resume)."""
 
     def on_resume(self, trainer: Trainer) -> None:
         if trainer.progress.step > 0:  # resumed from a checkpoint, which was checked
             self.last_good = trainer.progress.step
+        self.rollbacks = count_rollbacks(trainer)
 
     def on_log(self, trainer: Trainer, record: dict[str, Any]) -> None:
         if not all(math.isfinite(record[k]) for k in ACCUMULATED if k in record):
             self.stop(trainer, "a loss is NaN or Inf")
-        self.check_saturation(trainer, record)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
         self.check_weights(trainer)
@@ -82,7 +80,14 @@ class Health(Hook):
             )
 
     def stop(self, trainer: Trainer, what: str) -> None:
-        """Raise the divergence error, naming the checkpoint the run keeps."""
+        """Raise the divergence error, naming the checkpoint the run keeps; or, with
+        train.on_divergence = "rollback" and rollbacks left, :class:`RollbackRequested`."""
+        tc = trainer.config.train
+        rolling = tc.on_divergence == "rollback"
+        if rolling and self.last_good is not None and self.rollbacks < tc.max_rollbacks:
+            raise RollbackRequested(f"step {trainer.progress.step}: {what}") from Diverged()
+        if rolling and self.last_good is not None:
+            what += f"; {self.rollbacks} rollback(s) did not cure it"
         if self.last_good is None:
             kept = "no checkpoint was written (none would have been finite)"
         else:
@@ -91,18 +96,3 @@ class Health(Hook):
             f"training diverged at step {trainer.progress.step} ({what}); {kept} in "
             f"{trainer.run_dir}; lower optim.lr or change the loss"
         ) from Diverged()
-
-    def check_saturation(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        """Count saturated intervals; warn once when there are SATURATION_INTERVALS in a row."""
-        if not trainer.loss.probabilistic:
-            return
-        low = record["d_fake"] < SATURATION_LEVEL
-        self.low_intervals = self.low_intervals + 1 if low else 0
-        if self.low_intervals >= SATURATION_INTERVALS and "saturated" not in self.warned:
-            self.warned.add("saturated")
-            trainer.say(
-                f"gannet: warning: mean D(G(z)) has stayed below 0.01 for "
-                f"{self.low_intervals} logging intervals (step {trainer.progress.step}): D "
-                "rejects every sample and G's gradient may vanish; consider "
-                "loss.name='non-saturating'"
-            )

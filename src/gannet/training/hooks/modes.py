@@ -1,5 +1,6 @@
 """The mode-coverage monitor: how many modes (2-D mixtures) or classes (MNIST-like images,
-with gannet's cached classifier) G covers, logged and watched for collapse.
+with gannet's cached classifier) G covers, logged for the doctor's mode-collapse finding
+(which warns when it falls: :mod:`gannet.doctor.collapse`, live in :mod:`.doctor`).
 
 The definitions are :mod:`gannet.metrics.modes`' (the same as ``gannet eval modes``). The
 check draws G on a fixed noise batch of its own, from a private generator, so it is the
@@ -17,7 +18,6 @@ from torch import Tensor
 
 from gannet.errors import GannetError
 from gannet.models import sample_noise
-from gannet.rundir import METRICS, read_metrics
 from gannet.training.hooks.base import Hook
 from gannet.training.stats import ACCUMULATED
 
@@ -37,16 +37,13 @@ MODE_CHECK_IMAGE_MIN_STEPS = 1000
 """Image runs are checked at most this often (two epochs of the paper's MNIST model): a
 classifier pass over 1,000 images took 1.9 s on one loaded core, 2-4 % of 1,000 steps of
 the paper's model there."""
-MODE_FALL = 2
-"""Warn when the modes covered fall this many below the best seen so far."""
 MODE_CHECK_SEED_OFFSET = 2
 """The check's fixed noise comes from seed + this (the sample grid's noise uses seed + 1)."""
 
 
 class ModeMonitor(Hook):
     """Adds ``modes_covered``, ``high_quality`` (or ``class_kl``) and ``n_modes`` to the
-    logging records every :attr:`every` steps (``train.mode_check``), and warns once per
-    fall when the coverage drops :data:`MODE_FALL` or more below the best so far."""
+    logging records every :attr:`every` steps (``train.mode_check``)."""
 
     def __init__(self, run_dir: Path | None = None) -> None:
         self.run_dir = run_dir
@@ -55,9 +52,6 @@ class ModeMonitor(Hook):
         self.z: Tensor | None = None
         self.y: Tensor | None = None
         """The check's fixed labels (conditional runs: every class equally often)."""
-        self.best = -1
-        """The best coverage seen so far (-1: none measured yet)."""
-        self.fallen = False
         self.every = 0
         """Steps between checks: log_every, or its first multiple >= 25 (mixtures) or
         >= 1,000 (image classes)."""
@@ -116,28 +110,6 @@ class ModeMonitor(Hook):
         x = samples.float().cpu().reshape(-1, 1, 28, 28)
         return classifier_mode_stats(x, self.classifier)
 
-    def fell(self, covered: int) -> int | None:
-        """Track the best coverage; return the best it fell from when ``covered`` opens a
-        new fall (at least MODE_FALL below the best), else None. A fall lasts until the
-        coverage is back at the best (or above it), so one fall warns once."""
-        if covered >= self.best:
-            self.best, self.fallen = covered, False
-            return None
-        if self.fallen or covered > self.best - MODE_FALL:
-            return None
-        self.fallen = True
-        return self.best
-
-    def on_resume(self, trainer: Trainer) -> None:
-        """Rebuild the best coverage and the open fall from metrics.jsonl, so the warnings
-        come as in an uninterrupted run."""
-        if self.run_dir is None:
-            return
-        for r in read_metrics(Path(self.run_dir) / METRICS):
-            covered = r.get("modes_covered")
-            if isinstance(covered, int):
-                self.fell(covered)
-
     def on_measure(self, trainer: Trainer, record: dict[str, Any]) -> None:
         if self.kind is None or trainer.progress.step % self.every:
             return
@@ -160,21 +132,6 @@ class ModeMonitor(Hook):
                 high_quality=stats.high_quality_fraction,
                 n_modes=stats.n_modes,
             )
-
-    def on_log(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        covered = record.get("modes_covered")
-        if covered is None:
-            return
-        best = self.fell(int(covered))
-        if best is None:
-            return
-        unit = "classes" if self.kind == "classes" else "modes"
-        trainer.say(
-            f"gannet: warning: mode coverage fell from {best} to {covered} of "
-            f"{record['n_modes']} {unit} at step {trainer.progress.step}: the generator may "
-            "be collapsing; try more D steps per G step (train.k), spectral norm on D "
-            "(loss.spectral_norm = true) or a lower learning rate (optim.lr)"
-        )
 
 
 def image_classifier_cached(dataset: str, sample_shape: tuple[int, ...]) -> bool:

@@ -57,6 +57,7 @@ class StatusFile(Hook):
                 "iterations_per_epoch": trainer.iterations_per_epoch,
                 "elapsed_seconds": round(p.elapsed, 3),
                 "checkpoint_step": self.checkpoint_step,
+                **({"rollbacks": previous["rollbacks"]} if "rollbacks" in previous else {}),
             },
         )
 
