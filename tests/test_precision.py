@@ -12,7 +12,14 @@ from gannet.errors import GannetError
 from gannet.training import read_checkpoint, resume_run, start_run
 from gannet.training.networks import prefers_channels_last
 from gannet.training.precision import ALLOW_EMULATED, Precision, check_precision, native_bf16_cpu
-from tests.conftest import mixture_config
+from tests.conftest import REPO, benchmark_module, mixture_config
+
+
+@pytest.fixture(scope="module")
+def sim_module():
+    """benchmarks/bf16sim.py, the bf16 simulator."""
+    with benchmark_module("bf16sim") as module:
+        yield module
 
 
 def small(*extra: str) -> Config:
@@ -82,3 +89,125 @@ def test_sync_bn_on_a_cpu_world_is_refused(tmp_path) -> None:
     world = World(rank=0, size=2)  # the decision happens before any collective
     with pytest.raises(GannetError, match=r"train\.sync_bn needs CUDA"):
         Trainer(small("train.sync_bn=true"), world=world)
+
+
+# ---------------------------------------------------------------- issue 26: per-network policy
+
+
+def paper_small(*extra: str) -> Config:
+    """The paper's MLP G and maxout D, small, on 1x8x8 images (tiny_images)."""
+    return Config().with_overrides(
+        [
+            "model.generator='paper-mlp'",
+            "model.discriminator='paper-maxout'",
+            "model.z_dim=8",
+            "model.g_hidden=[32, 32]",
+            "model.d_hidden=[16, 16]",
+            "model.d_pieces=5",
+            "train.batch_size=20",
+            "train.progress='none'",
+            "train.log_every=5",
+            "train.ema=0.999",
+            *extra,
+        ]
+    )
+
+
+def test_policy_resolves_per_network_and_bf16_default_is_the_documented_one() -> None:
+    from gannet.training.precision import BF16_DEFAULT_D, resolve_policy
+
+    assert resolve_policy("fp32") == {"g": "fp32", "d": "fp32"}
+    assert resolve_policy("bf16") == {"g": "bf16", "d": BF16_DEFAULT_D}
+    assert resolve_policy("bf16", precision_d="bf16") == {"g": "bf16", "d": "bf16"}
+    assert resolve_policy("fp32", "bf16", "") == {"g": "bf16", "d": "fp32"}
+    assert resolve_policy("fp16") == {"g": "fp16", "d": "fp16"}
+    doc = (REPO / "docs" / "scaling.md").read_text()
+    assert f'`train.precision = "bf16"` runs G in bf16 and D in {BF16_DEFAULT_D}' in doc
+
+
+@pytest.mark.parametrize(
+    ("g", "d"), [("bf16", "fp32"), ("fp32", "bf16"), ("bf16", "bf16"), ("fp32", "fp32")]
+)
+def test_each_network_runs_in_its_own_dtype(monkeypatch, tiny_images, g, d) -> None:
+    """Forward hooks on every Linear: G's in G's precision, D's in D's, in both updates."""
+    from gannet.training import Trainer
+
+    monkeypatch.setenv(ALLOW_EMULATED, "1")
+    trainer = Trainer(
+        paper_small(f"train.precision_g='{g}'", f"train.precision_d='{d}'"), tiny_images
+    )
+    seen: dict[str, set[torch.dtype]] = {"G": set(), "D": set()}
+    for name, net in (("G", trainer.G), ("D", trainer.D)):
+        for module in net.modules():
+            if isinstance(module, torch.nn.Linear):
+                module.register_forward_hook(lambda m, i, o, name=name: seen[name].add(o.dtype))
+    trainer.step()
+    want = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    assert seen == {"G": {want[g]}, "D": {want[d]}}
+    assert trainer.amp.policy == {"g": g, "d": d}
+
+
+def test_simulated_rounding_is_bfloat16s(sim_module) -> None:
+    bf16sim = sim_module
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(10_000, generator=gen) * torch.logspace(-40, 38, 10_000)
+    edge = torch.tensor(
+        [0.0, -0.0, 1.0, 1.00390625, 1.0048828125, 3.0e38, 1e-40, float("inf"), float("nan")]
+    )  # exact ties (1 + 2**-8 rounds to even), a subnormal, overflow to inf
+    for v in (x, edge, -edge):
+        want = v.bfloat16().float()
+        got = bf16sim.bf16_round(v)
+        assert torch.equal(got.view(torch.int32), want.view(torch.int32))
+
+
+def test_simulated_autocast_matches_real_autocast_on_a_small_model(sim_module) -> None:
+    """Real CPU autocast (emulated here, native where the CPU has bf16) and the simulator
+    give the same forward numbers and gradients up to bf16's rounding of fp32 sums."""
+    bf16sim = sim_module
+    from gannet.models.paper import PaperDiscriminator
+
+    torch.manual_seed(0)
+    D = PaperDiscriminator((1, 8, 8), [16, 16], 5, 0.05, 1.0, 1.0)
+    x = torch.rand(32, 1, 8, 8)
+
+    def run(simulated: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        D.zero_grad()
+        if simulated:
+            mode = bf16sim.SimulatedAutocast()
+            with mode, mode.region():
+                out = D(x)
+            assert mode.calls == 3  # two maxout layers and the output layer
+        else:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = D(x)
+            assert out.dtype == torch.bfloat16
+        out.float().sum().backward()
+        return out.float().detach(), [p.grad.clone() for p in D.parameters()]
+
+    real, real_grads = run(False)
+    sim, sim_grads = run(True)
+    fp32 = D(x).detach()
+    # Within a couple of bf16 ulps of each other, and much nearer than to fp32's numbers
+    # when bf16 rounding matters at all.
+    assert torch.allclose(sim, real, rtol=2**-7, atol=1e-6)
+    assert (sim - real).abs().max() <= (fp32 - real).abs().max() + 1e-6
+    for a, b in zip(sim_grads, real_grads, strict=True):
+        assert torch.allclose(a, b, rtol=2**-6, atol=1e-4 * float(b.abs().max()))
+
+
+@pytest.mark.skipif(not native_bf16_cpu(), reason="needs a CPU with native bf16 (AVX-512-BF16/AMX)")
+def test_simulated_training_step_matches_native_bf16(sim_module, tiny_images) -> None:
+    """Where bf16 is native: one training step simulated and one real give D and G weights
+    within bf16 rounding of each other."""
+    bf16sim = sim_module
+    from gannet.training import Trainer
+
+    cfg = paper_small("train.precision='bf16'", "train.precision_d='bf16'")
+    real, sim = Trainer(cfg, tiny_images), Trainer(cfg, tiny_images)
+    real.step()
+    with bf16sim.simulate_trainer(sim):
+        sim.step()
+    for a, b in zip(real.D.parameters(), sim.D.parameters(), strict=True):
+        assert torch.allclose(a, b, rtol=1e-2, atol=1e-4)
+    for a, b in zip(real.G.parameters(), sim.G.parameters(), strict=True):
+        assert torch.allclose(a, b, rtol=1e-2, atol=1e-4)

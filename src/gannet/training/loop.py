@@ -33,6 +33,7 @@ from gannet.optim import linear_lr
 from gannet.training.batches import Batches
 from gannet.training.distributed import World
 from gannet.training.hooks.base import Hook, HookList
+from gannet.training.hooks.schedule import EpochEndSchedule
 from gannet.training.networks import (
     build_networks,
     ema_decay,
@@ -42,7 +43,7 @@ from gannet.training.networks import (
     update_ema,
 )
 from gannet.training.passes import ModelPasses
-from gannet.training.precision import Precision
+from gannet.training.precision import Precision, resolve_policy
 from gannet.training.state import seed_everything
 from gannet.training.stats import DStep, IntervalStats, StepResult
 from gannet.training.validate import validate_config
@@ -113,7 +114,9 @@ class Trainer(ModelPasses):
             nets.opt_g, nets.opt_d, nets.sched_g, nets.sched_d,
         )  # fmt: skip
         self.clip, self.separate_d_passes = nets.clip, nets.separate_d_passes
-        self.amp = Precision(tc.precision, self.device)
+        self.amp = Precision(
+            resolve_policy(tc.precision, tc.precision_g, tc.precision_d), self.device
+        )
         prepare_for_device(self, tc.compile, tc.sync_bn)
         self.world.broadcast_weights([self.G, self.D])
         self.rank_rng: list[Tensor] | None = None
@@ -122,6 +125,10 @@ class Trainer(ModelPasses):
         self.stats = IntervalStats(self.loss)
         self.stop_requested = False
         self.out_of_time = False
+        self.epoch_end = EpochEndSchedule()
+        """Whether an epoch end does the epoch-end work (checkpoint, grid, curves)."""
+        self.unsaved = False
+        """True when iterations ran since the last checkpoint event."""
         self.iteration_started = time.perf_counter()
         """When the iteration in progress began (for ``progress.elapsed``)."""
         self.hooks = HookList(hooks)
@@ -134,9 +141,9 @@ class Trainer(ModelPasses):
         fake one: D ascends its stochastic gradient (descends its cost, penalties added);
         then WGAN's clipping and the paper's lr decay."""
         z, y_fake = self.noise(len(x)), self.fake_labels(len(x))
-        with torch.no_grad(), self.autocast():
+        with torch.no_grad(), self.autocast("g"):
             fake = self.generate(z, y_fake)
-        with self.autocast():
+        with self.autocast("d"):
             d_real, d_fake = self.d_real_fake(x, fake, y, y_fake)
         cost = self.config.loss.d_cost_scale * self.loss.d_cost(d_real, d_fake)
         penalty = self.d_penalty(x, fake, y)
@@ -155,8 +162,10 @@ class Trainer(ModelPasses):
         z, y_fake = self.noise(self.m), self.fake_labels(self.m)
         self.D.requires_grad_(False)  # no weight gradients for D here
         try:
-            with self.autocast():
-                d_fake = self.discriminate(self.generate(z, y_fake), y_fake).float()
+            with self.autocast("g"):
+                fake = self.generate(z, y_fake)
+            with self.autocast("d"):
+                d_fake = self.discriminate(fake, y_fake).float()
             cost = self.loss.g_cost(d_fake)
             self.opt_g.zero_grad(set_to_none=True)
             self.amp.scale(cost, "g").backward()
@@ -179,8 +188,9 @@ class Trainer(ModelPasses):
         minibatch and one dropped-out D pass over it, applied together."""
         x, y_real = self.batches.get(self.progress.iteration_in_epoch)
         z, y_fake = self.noise(self.m), self.fake_labels(self.m)
-        with self.autocast():
+        with self.autocast("g"):
             fake = self.generate(z, y_fake)
+        with self.autocast("d"):
             d_real, d_fake = self.d_real_fake(x, fake, y_real, y_fake)
         d_cost = self.config.loss.d_cost_scale * self.loss.d_cost(d_real, d_fake)
         penalty = self.d_penalty(x, fake, y_real)  # its own D passes, on detached inputs
@@ -240,11 +250,13 @@ class Trainer(ModelPasses):
         p.elapsed += time.perf_counter() - self.iteration_started
         if p.step % tc.log_every == 0:
             self.log()
+        self.unsaved = True
+        due = False  # epoch-end work (checkpoint, grid, curves): hooks/schedule.py
         if p.iteration_in_epoch == self.iterations_per_epoch:
             p.epoch, p.iteration_in_epoch = p.epoch + 1, 0
+            due = self.epoch_end.decide(self, p.epoch - 1)
             self.hooks.on_epoch_end(self, p.epoch - 1)
-            self.checkpoint()
-        elif p.step % tc.checkpoint_every == 0:
+        if due or p.step % tc.checkpoint_every == 0:
             self.checkpoint()
         self.hooks.on_step_end(self, result)
 
@@ -265,7 +277,7 @@ class Trainer(ModelPasses):
                 return self.run_dir
             if self.stats.count:
                 self.log()
-            if self.progress.iteration_in_epoch != 0:  # stopped mid-epoch: max_steps, time
+            if self.unsaved:  # stopped mid-epoch, or at an epoch end that was not due
                 self.checkpoint()
         except BaseException as e:
             self.hooks.on_error(self, e)
@@ -293,6 +305,7 @@ class Trainer(ModelPasses):
         a distributed run first gathers every rank's dropout stream (all ranks call this)."""
         self.rank_rng = self.world.gather_rank_rng()
         self.hooks.on_checkpoint(self)
+        self.unsaved = False
 
     def finish(self, status: str = "finished") -> None:
         """Tell the hooks the run ended with ``status`` (``on_fit_end``), for code that
