@@ -32,7 +32,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bf16sim import simulate_trainer  # noqa: E402
 from common import print_machine, write_results  # noqa: E402
-
 from gannet.config import Config  # noqa: E402
 
 
@@ -83,10 +82,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], help="extra config overrides")
     parser.add_argument("--out", default="")
     parser.add_argument("--table", nargs="*", help="print the table of these result files")
+    parser.add_argument(
+        "--casts", action="store_true", help="count dtype casts per step for each policy"
+    )
+    parser.add_argument(
+        "--sites", action="store_true", help="D's gradient error from each bf16 rounding site"
+    )
     args = parser.parse_args(argv)
     if args.table is not None:
         print(markdown_table([json.loads(Path(p).read_text()) for p in args.table]))
         return 0
+    if args.casts:
+        return count_policy_casts(args)
+    if args.sites:
+        return rounding_sites(args)
     torch.set_num_threads(args.threads)
     features = cpu_bf16_features()
     print_machine()
@@ -151,6 +160,130 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             write_results(out, record, script=__file__, argv=sys.argv[1:])
+    return 0
+
+
+CAST_POLICIES = ("fp32:fp32", "bf16:fp32", "fp32:bf16", "bf16:bf16")
+
+
+def count_policy_casts(args: argparse.Namespace) -> int:
+    """Dtype casts per ``Trainer.step()`` of the paper's MNIST model, per policy, counted by
+    ``torch.profiler`` with real autocast (emulated bf16 where the CPU lacks it: the casts
+    are the same, only slower)."""
+    from gannet.training import Trainer
+    from gannet.training.precision import count_casts
+
+    torch.set_num_threads(args.threads)
+    print_machine()
+    os.environ["GANNET_ALLOW_EMULATED_PRECISION"] = "1"
+    counts: dict[str, dict[str, float]] = {}
+    for policy in CAST_POLICIES:
+        g, d = policy.split(":")
+        overrides = [
+            f"train.threads={args.threads}",
+            'train.progress="none"',
+            f'train.precision_g="{g}"',
+            f'train.precision_d="{d}"',
+            *args.set,
+        ]
+        trainer = Trainer(Config.load(HERE.parent / "configs" / "mnist-paper.toml", overrides))
+        counts[policy] = count_casts(trainer.step, steps=2)
+        print(
+            f"{policy}: {counts[policy]['casts']:.0f} casts, "
+            f"{counts[policy]['copies']:.0f} copies per step",
+            flush=True,
+        )
+    out = Path(args.out or HERE / "results" / "precision-casts.json")
+    write_results(out, {"casts_per_step": counts}, script=__file__, argv=sys.argv[1:])
+    return 0
+
+
+SITES = ("input", "weights", "matmul output", "dropout product", "logit")
+
+
+def rounding_sites(args: argparse.Namespace) -> int:
+    """Where a bf16 D loses precision: the paper's maxout D (784 -> 240x5 -> 240x5 -> 1,
+    dropout 0.8 / 0.5) on 200 MNIST images, its cost's gradient (non-saturating, real side)
+    computed in fp32 with bf16 rounding at one site at a time, and at all of them, as
+    relative error ||g - g_fp32|| / ||g_fp32|| per parameter and for the input (the gradient
+    G receives). Weights U(-s, s) for the paper's init s = 0.005 and larger s (the logits of a
+    trained D)."""
+    import torch.nn.functional as F
+
+    from gannet.data import load_dataset
+
+    torch.set_num_threads(args.threads)
+    print_machine()
+    config = Config.load(HERE.parent / "configs" / "mnist-paper.toml")
+    x = load_dataset(config.data, progress="none").as_float("train")[:200].reshape(200, -1)
+
+    def r(t: torch.Tensor) -> torch.Tensor:
+        return t.bfloat16().float()
+
+    def forward(
+        P: list[torch.Tensor], x: torch.Tensor, at: set[str], masks: Any, select: bool
+    ) -> Any:
+        def R(t: torch.Tensor, site: str) -> torch.Tensor:
+            return r(t) if site in at else t
+
+        h = R(x * masks[0], "input")
+        for layer in range(2):
+            w, b = P[2 * layer], P[2 * layer + 1]
+            y = R(F.linear(h, R(w, "weights"), R(b, "weights")), "matmul output")
+            y = y.view(len(x), 5, 240)
+            y = y.amax(1) if select else y[:, 0]
+            h = R(R(y * masks[layer + 1], "dropout product"), "input")
+        return R(F.linear(h, R(P[4], "weights"), R(P[5], "weights")), "logit").view(-1)
+
+    results: dict[str, Any] = {}
+    names = ["W1", "b1", "W2", "b2", "W3", "b3", "x (to G)"]
+    for scale in (0.005, 0.05, 0.2):
+        gen = torch.Generator().manual_seed(0)
+        shapes = [(1200, 784), (1200,), (1200, 240), (1200,), (1, 240), (1,)]
+        P0 = [(torch.rand(s, generator=gen) * 2 - 1) * scale for s in shapes]
+        masks = [
+            (torch.rand(200, n, generator=gen) < keep).float() / keep
+            for n, keep in ((784, 0.8), (240, 0.5), (240, 0.5))
+        ]
+
+        def grads(
+            at: set[str], P0: list[torch.Tensor], masks: list[torch.Tensor], select: bool = True
+        ) -> tuple[list[torch.Tensor], torch.Tensor]:
+            P = [p.clone().requires_grad_() for p in P0]
+            xx = x.clone().requires_grad_()
+            out = forward(P, xx, at, masks, select)
+            F.softplus(-out).mean().backward()
+            return [p.grad for p in P] + [xx.grad], out.detach()  # type: ignore[misc]
+
+        ref, logits = grads(set(), P0, masks)
+        rows: dict[str, dict[str, float]] = {}
+        for at in [*({s} for s in SITES), set(SITES)]:
+            got, _ = grads(at, P0, masks)
+            label = "all" if len(at) > 1 else next(iter(at))
+            rows[label] = {
+                n: float((a - b).norm() / b.norm()) for n, a, b in zip(names, got, ref, strict=True)
+            }
+        # Control: the same D with its first piece instead of the max over pieces (no
+        # selection): every rounding at once then costs what bf16's 8 bits predict.
+        plain, _ = grads(set(), P0, masks, select=False)
+        got, _ = grads(set(SITES), P0, masks, select=False)
+        rows["all, no max (control)"] = {
+            n: float((a - b).norm() / b.norm()) for n, a, b in zip(names, got, plain, strict=True)
+        }
+        first = F.linear(r(x * masks[0]), r(P0[0]), r(P0[1]))
+        pieces = r(first).view(200, 5, 240)
+        ties = (pieces == pieces.amax(1, keepdim=True)).sum(1) > 1
+        results[str(scale)] = {
+            "mean_abs_logit": float(logits.abs().mean()),
+            "relative_gradient_error": rows,
+            "maxout_tie_rate_layer1": float(ties.float().mean()),
+        }
+        print(f"\nweights U(+-{scale}): mean |logit| {float(logits.abs().mean()):.3g}")
+        print("| rounded at | " + " | ".join(names) + " |")
+        for label, row in rows.items():
+            print(f"| {label} | " + " | ".join(f"{row[n]:.1e}" for n in names) + " |")
+    out = Path(args.out or HERE / "results" / "precision-sites.json")
+    write_results(out, {"sites": results}, script=__file__, argv=sys.argv[1:])
     return 0
 
 

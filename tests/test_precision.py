@@ -125,16 +125,20 @@ def test_policy_resolves_per_network_and_bf16_default_is_the_documented_one() ->
     assert f'`train.precision = "bf16"` runs G in bf16 and D in {BF16_DEFAULT_D}' in doc
 
 
+@pytest.mark.device
 @pytest.mark.parametrize(
     ("g", "d"), [("bf16", "fp32"), ("fp32", "bf16"), ("bf16", "bf16"), ("fp32", "fp32")]
 )
-def test_each_network_runs_in_its_own_dtype(monkeypatch, tiny_images, g, d) -> None:
+def test_each_network_runs_in_its_own_dtype(monkeypatch, tiny_images, device, g, d) -> None:
     """Forward hooks on every Linear: G's in G's precision, D's in D's, in both updates."""
     from gannet.training import Trainer
 
     monkeypatch.setenv(ALLOW_EMULATED, "1")
     trainer = Trainer(
-        paper_small(f"train.precision_g='{g}'", f"train.precision_d='{d}'"), tiny_images
+        paper_small(
+            f"train.precision_g='{g}'", f"train.precision_d='{d}'", f"train.device='{device}'"
+        ),
+        tiny_images,
     )
     seen: dict[str, set[torch.dtype]] = {"G": set(), "D": set()}
     for name, net in (("G", trainer.G), ("D", trainer.D)):
@@ -160,15 +164,16 @@ def test_simulated_rounding_is_bfloat16s(sim_module) -> None:
         assert torch.equal(got.view(torch.int32), want.view(torch.int32))
 
 
-def test_simulated_autocast_matches_real_autocast_on_a_small_model(sim_module) -> None:
+@pytest.mark.device
+def test_simulated_autocast_matches_real_autocast_on_a_small_model(sim_module, device) -> None:
     """Real CPU autocast (emulated here, native where the CPU has bf16) and the simulator
     give the same forward numbers and gradients up to bf16's rounding of fp32 sums."""
     bf16sim = sim_module
     from gannet.models.paper import PaperDiscriminator
 
     torch.manual_seed(0)
-    D = PaperDiscriminator((1, 8, 8), [16, 16], 5, 0.05, 1.0, 1.0)
-    x = torch.rand(32, 1, 8, 8)
+    D = PaperDiscriminator((1, 8, 8), [16, 16], 5, 0.05, 1.0, 1.0).to(device)
+    x = torch.rand(32, 1, 8, 8).to(device)
 
     def run(simulated: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
         D.zero_grad()
@@ -178,7 +183,7 @@ def test_simulated_autocast_matches_real_autocast_on_a_small_model(sim_module) -
                 out = D(x)
             assert mode.calls == 3  # two maxout layers and the output layer
         else:
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast(device.type, dtype=torch.bfloat16):
                 out = D(x)
             assert out.dtype == torch.bfloat16
         out.float().sum().backward()
@@ -211,3 +216,42 @@ def test_simulated_training_step_matches_native_bf16(sim_module, tiny_images) ->
         assert torch.allclose(a, b, rtol=1e-2, atol=1e-4)
     for a, b in zip(real.G.parameters(), sim.G.parameters(), strict=True):
         assert torch.allclose(a, b, rtol=1e-2, atol=1e-4)
+
+
+def test_mixed_policy_resumes_bit_exactly(monkeypatch, tmp_path) -> None:
+    """G in bf16, D in fp32: a run stopped at step 5 and resumed ends bit-identical to one
+    that ran its 10 steps at once (weights, EMA and optimizer state)."""
+    monkeypatch.setenv(ALLOW_EMULATED, "1")
+    mixed = ("train.precision='bf16'", "train.precision_g='bf16'", "train.precision_d='fp32'")
+    reference = start_run(small(*mixed, "train.max_steps=10", "train.ema=0.99"), tmp_path / "a")
+    reference.fit()
+    start_run(small(*mixed, "train.max_steps=5", "train.ema=0.99"), tmp_path / "b").fit()
+    resumed = resume_run(tmp_path / "b", ["train.max_steps=10"])
+    assert resumed.amp.policy == {"g": "bf16", "d": "fp32"}
+    resumed.fit()
+    for net in ("G", "D", "G_ema"):
+        a, b = getattr(reference, net).state_dict(), getattr(resumed, net).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), net
+    a, b = reference.opt_d.state_dict()["state"], resumed.opt_d.state_dict()["state"]
+    assert all(torch.equal(a[i][k], b[i][k]) for i in a for k in a[i] if torch.is_tensor(a[i][k]))
+
+
+def test_casts_per_step_are_not_above_the_documented_counts(monkeypatch, tiny_images) -> None:
+    """dtype casts per Trainer.step(), counted by the profiler (the same on any hardware),
+    for the paper's model shapes in small: not above the numbers in docs/scaling.md."""
+    from gannet.training import Trainer
+    from gannet.training.precision import count_casts
+
+    monkeypatch.setenv(ALLOW_EMULATED, "1")
+    doc = (REPO / "docs" / "scaling.md").read_text()
+    for policy, most in DOCUMENTED_CASTS.items():
+        g, d = policy.split(":")
+        assert f"| {g} | {d} | {most} |" in doc  # the documented row
+        trainer = Trainer(
+            paper_small(f"train.precision_g='{g}'", f"train.precision_d='{d}'"), tiny_images
+        )
+        assert count_casts(trainer.step, steps=2)["casts"] <= most, policy
+
+
+DOCUMENTED_CASTS = {"fp32:fp32": 55, "bf16:fp32": 78, "fp32:bf16": 81, "bf16:bf16": 98}
+"""Casts per step (G:D policy -> count) as documented in docs/scaling.md ("Casts per step")."""

@@ -22,8 +22,8 @@ machine.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
