@@ -152,7 +152,7 @@ class SimulatedAutocast(TorchFunctionMode):
         # would turn real autocast off.
         return self.depth > 0 and not _autocast_disabled()
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         if func in TO_FP32:
             return func(*args, **kwargs)  # a fresh fp32 tensor: untagged
@@ -179,11 +179,11 @@ def _autocast_disabled() -> bool:
 class _TrackedAutocast(torch.autocast):
     """torch.autocast that also tells the simulator when a nested region turns it off."""
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Any:
         _AUTOCAST_OFF.append(not self._enabled)
         return super().__enter__()
 
-    def __exit__(self, *exc: Any):  # type: ignore[no-untyped-def]
+    def __exit__(self, *exc: Any) -> Any:
         _AUTOCAST_OFF.pop()
         return super().__exit__(*exc)
 

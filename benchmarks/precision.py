@@ -253,7 +253,8 @@ def rounding_sites(args: argparse.Namespace) -> int:
             xx = x.clone().requires_grad_()
             out = forward(P, xx, at, masks, select)
             F.softplus(-out).mean().backward()
-            return [p.grad for p in P] + [xx.grad], out.detach()  # type: ignore[misc]
+            found = [t.grad for t in [*P, xx]]
+            return [g if g is not None else torch.zeros(()) for g in found], out.detach()
 
         ref, logits = grads(set(), P0, masks)
         rows: dict[str, dict[str, float]] = {}

@@ -380,10 +380,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['vs_plain']:8.2f}x {row['gflops']:8.1f} "
             f"{100 * row['fraction_of_fp32_peak']:6.1f}%"
         )
-    for name, r in ratios.items():
+    for name, ratio in ratios.items():
         print(
-            f"{name} vs plain, per interleaved repeat: median {r['median']:.2f}x "
-            f"(min {r['min']:.2f}x, max {r['max']:.2f}x, {len(r['all'])} repeats)"
+            f"{name} vs plain, per interleaved repeat: median {ratio['median']:.2f}x "
+            f"(min {ratio['min']:.2f}x, max {ratio['max']:.2f}x, {len(ratio['all'])} repeats)"
         )
     print(f"load average during the run: {os.getloadavg()[0]:.1f} (other jobs on the machine)")
     if fit:

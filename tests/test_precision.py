@@ -255,3 +255,19 @@ def test_casts_per_step_are_not_above_the_documented_counts(monkeypatch, tiny_im
 
 DOCUMENTED_CASTS = {"fp32:fp32": 55, "bf16:fp32": 78, "fp32:bf16": 81, "bf16:bf16": 98}
 """Casts per step (G:D policy -> count) as documented in docs/scaling.md ("Casts per step")."""
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the no-GPU path of the script")
+def test_gpu_check_without_cuda_says_so_in_one_line_and_exits_0(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "PYTHON": sys.executable}
+    done = subprocess.run(
+        ["bash", str(REPO / "scripts" / "gpu-check.sh")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0
+    assert done.stdout.count("\n") == 1 and "no CUDA GPU" in done.stdout
+    assert not (tmp_path / "out").exists()
