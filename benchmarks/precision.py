@@ -302,8 +302,9 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
         ]
         last = r["evaluations"][-1] if r["evaluations"] else {}
         ms = f"{last['ms_per_step']:.1f}" if last else "-"
+        bf16 = r["bf16"] if "bf16" in r["policy"].values() else "-"
         lines.append(
-            f"| {r['policy']['g']} | {r['policy']['d']} | {r['bf16']} | "
+            f"| {r['policy']['g']} | {r['policy']['d']} | {bf16} | "
             + " | ".join(cells)
             + f" | {ms} |"
         )
