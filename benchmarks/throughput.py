@@ -6,8 +6,10 @@ Run from the repository root::
     python benchmarks/throughput.py --iters 50 --repeats 9 --threads 2 --out /tmp/tp.json
     python benchmarks/throughput.py --set train.threads=1      # extra gannet config overrides
 
-What is timed (all in one process, interleaved block by block so that other jobs on the
-machine slow every contender alike; each number is the best block of ``--repeats``):
+What is timed (all in one process, interleaved block by block, in a rotated order each
+repeat, so that other jobs on the machine slow every contender alike; each ms/it is the best
+block of ``--repeats``, and each ``vs plain`` ratio is also reported repeat by repeat: the
+median, min and max of the per-repeat ratios, the spread to quote on a loaded machine):
 
 * ``gannet fp32`` / ``gannet bf16``: ``Trainer.step()`` (Algorithm 1 with k = 1, batch
   m = 100, and its bookkeeping) of a ``gannet.training.Trainer`` built from ``gannet.Config()``
@@ -226,6 +228,22 @@ class PlainLoop:
 # ---------------------------------------------------------------------------- main
 
 
+def repeat_ratios(times: dict[str, list[float]]) -> dict[str, dict[str, Any]]:
+    """Each gannet contender's speed relative to the plain script, repeat by repeat (the
+    two timed in the same interleaved round, so under the same load): the median, min and
+    max of plain seconds / gannet seconds per iteration (both consume 100 images)."""
+    plain = times["plain fp32"]
+    out: dict[str, dict[str, Any]] = {}
+    for name, ts in times.items():
+        if name == "plain fp32":
+            continue
+        each = sorted(p / t for p, t in zip(plain, ts, strict=True))
+        mid = len(each) // 2
+        median = each[mid] if len(each) % 2 else (each[mid - 1] + each[mid]) / 2
+        out[name] = {"median": median, "min": each[0], "max": each[-1], "all": each}
+    return out
+
+
 def load_data(data_dir: str) -> tuple[Dataset, str]:
     """Real MNIST when --data-dir or $GANNET_DATA has it, else random pixels."""
     if data_dir or os.environ.get("GANNET_DATA"):
@@ -248,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     parser.add_argument("--data-dir", default="", help="folder with the MNIST idx files")
     parser.add_argument("--no-bf16", action="store_true", help="skip gannet bf16")
+    parser.add_argument(
+        "--precisions",
+        default="fp32,bf16",
+        help="gannet contenders by train.precision (comma-separated: fp32, bf16, fp16)",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -282,10 +305,11 @@ def main(argv: list[str] | None = None) -> int:
     base = Config().with_overrides(overrides)
     flops = iteration_flops(base, sample_dim)
     contenders: dict[str, Any] = {}
-    contenders["gannet fp32"] = GannetLoop(base.with_overrides(['train.precision="fp32"']), data)
-    if not args.no_bf16:
-        contenders["gannet bf16"] = GannetLoop(
-            base.with_overrides(['train.precision="bf16"']), data
+    for precision in args.precisions.split(","):
+        if precision == "bf16" and args.no_bf16:
+            continue
+        contenders[f"gannet {precision}"] = GannetLoop(
+            base.with_overrides([f'train.precision="{precision}"']), data
         )
     torch.manual_seed(0)
     contenders["plain fp32"] = PlainLoop(x)
@@ -302,16 +326,23 @@ def main(argv: list[str] | None = None) -> int:
     if "gannet bf16" in iters:
         iters["gannet bf16"] = args.bf16_iters or args.iters
     best = {name: math.inf for name in contenders}
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
     for r in range(args.repeats):
-        for name, loop in contenders.items():
+        # Interleaved, and in a rotated order each repeat, so that neither a contender's
+        # place in the block nor a burst of other jobs favours one of them.
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             start = time.perf_counter()
-            loop.run(iters[name])
-            best[name] = min(best[name], (time.perf_counter() - start) / iters[name])
+            contenders[name].run(iters[name])
+            seconds = (time.perf_counter() - start) / iters[name]
+            times[name].append(seconds)
+            best[name] = min(best[name], seconds)
         print(
             f"repeat {r + 1}/{args.repeats}: "
-            + ", ".join(f"{n} {best[n] * 1e3:.1f} ms/it" for n in contenders),
+            + ", ".join(f"{n} {times[n][-1] * 1e3:.1f} ms/it" for n in contenders),
             flush=True,
         )
+    ratios = repeat_ratios(times)
 
     rows: dict[str, dict[str, float]] = {}
     plain_ips = contenders["plain fp32"].images_per_iteration / best["plain fp32"]
@@ -349,6 +380,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['vs_plain']:8.2f}x {row['gflops']:8.1f} "
             f"{100 * row['fraction_of_fp32_peak']:6.1f}%"
         )
+    for name, ratio in ratios.items():
+        print(
+            f"{name} vs plain, per interleaved repeat: median {ratio['median']:.2f}x "
+            f"(min {ratio['min']:.2f}x, max {ratio['max']:.2f}x, {len(ratio['all'])} repeats)"
+        )
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (other jobs on the machine)")
     if fit:
         print(
             f"{'gannet fit()':14s} {'':8s} {fit['images_per_s']:8.0f} {fit['vs_plain']:8.2f}x"
@@ -372,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
         "matmul_peak_gflops": peaks,
         "flops_per_iteration": flops,
         "results": rows,
+        "ms_per_iteration_each_repeat": {n: [t * 1e3 for t in ts] for n, ts in times.items()},
+        "vs_plain_per_repeat": ratios,
+        "load_average": os.getloadavg(),
         "fit": fit,
     }
     out = write_results(args.out, result, script=__file__, argv=argv)

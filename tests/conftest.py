@@ -18,6 +18,20 @@ from gannet.data import Dataset
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--device",
+        default="cpu",
+        help="device for the tests marked 'device' (cpu; scripts/gpu-check.sh passes cuda)",
+    )
+
+
+@pytest.fixture
+def device(request: pytest.FixtureRequest) -> torch.device:
+    """The device of a device-agnostic test (``-m device --device cuda`` runs them on a GPU)."""
+    return torch.device(request.config.getoption("--device"))
+
+
 def mnist_dir() -> Path | None:
     """../shared/data/mnist beside the repo, or $GANNET_DATA/mnist."""
     candidates = [REPO.parent / "shared" / "data" / "mnist"]

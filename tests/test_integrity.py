@@ -28,6 +28,7 @@ def small(*extra: str) -> Config:
         "train.log_every=3",
         "train.checkpoint_every=5",
         "train.threads=1",
+        "train.epoch_end_steps=1",  # every (8-step) epoch end writes, as these tests assume
         *extra,
     )
 

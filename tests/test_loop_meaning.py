@@ -9,8 +9,8 @@ the loop's code takes:
   fresh noise) and the simultaneous one (both gradients at the old weights);
 * a conditional run shows D, for every fake example, the label G was given for it (in the
   D step and in the G step), and for every real example its own label;
-* train.precision = "bf16" runs G's and D's layers in bfloat16 (autocast), "fp32" (the
-  default) in float32.
+* train.precision = "bf16" with train.precision_d = "bf16" runs G's and D's layers in
+  bfloat16 (autocast), "fp32" (the default) in float32.
 """
 
 from __future__ import annotations
@@ -254,11 +254,15 @@ def test_d_sees_the_labels_g_was_given(tmp_path: Path, schedule: str, conditioni
 def test_bf16_runs_g_and_d_layers_in_bfloat16(
     tmp_path: Path, schedule: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """train.precision = "bf16": G's and D's matmuls run under bfloat16 autocast in every
+    """train.precision = "bf16" and train.precision_d = "bf16" (alone, "bf16" keeps D in
+    fp32: tests/test_precision.py): G's and D's matmuls run under bfloat16 autocast in every
     pass of training (the fp32 default is checked by the hand-computed update above)."""
     monkeypatch.setenv("GANNET_ALLOW_EMULATED_PRECISION", "1")  # any CPU, for the logic
     config = sgd_config(
-        f"train.schedule='{schedule}'", "train.precision='bf16'", "train.max_steps=1"
+        f"train.schedule='{schedule}'",
+        "train.precision='bf16'",
+        "train.precision_d='bf16'",
+        "train.max_steps=1",
     )
     trainer = start_run(config, tmp_path / "run", dataset=constant_points())
     with (

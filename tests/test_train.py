@@ -44,6 +44,7 @@ def test_integration_mnist_subset(mnist_path, tmp_path):
             "train.log_every=20",
             "train.progress='none'",
             "train.snapshot_every=5",
+            "train.epoch_end_steps=1",  # a grid and checkpoint at every (20-step) epoch end
         ]
     )
     run = gannet.train(config, out=tmp_path / "run")
@@ -270,7 +271,7 @@ def test_resume_on_a_training_set_of_another_size_is_refused(tiny_images, tmp_pa
 
 
 def test_non_finite_loss_stops_with_last_good_checkpoint(tiny_images, tmp_path):
-    config = small(["train.epochs=3", "train.checkpoint_every=1000"])
+    config = small(["train.epochs=3", "train.checkpoint_every=1000", "train.epoch_end_steps=1"])
     trainer = start_run(config, tmp_path / "run", tiny_images)
     original = trainer.loss.g_cost
 

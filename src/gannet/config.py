@@ -218,6 +218,11 @@ class TrainConfig:
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     """bf16: autocast matmuls to bfloat16, fp32 master weights (on a CPU only where it has
     native bf16: AVX-512-BF16 or AMX); fp16: float16 autocast with a gradient scaler (CUDA)."""
+    precision_g: Literal["", "fp32", "bf16", "fp16"] = ""
+    """G's precision ("" = train.precision's choice for G)."""
+    precision_d: Literal["", "fp32", "bf16", "fp16"] = ""
+    """D's precision ("" = train.precision's choice for D: with "bf16", D runs in the
+    measured default of docs/scaling.md, "Mixed precision")."""
     compile: bool = False
     """torch.compile G's and D's forward passes (a one-off compile: minutes on a small CPU)."""
     sync_bn: bool = False
@@ -228,7 +233,14 @@ class TrainConfig:
     log_every: int = ranged(100, 1)
     """Write a metrics.jsonl line every N generator steps."""
     checkpoint_every: int = ranged(1000, 1)
-    """Write a checkpoint every N generator steps (and at the end of every epoch)."""
+    """Write a checkpoint every N generator steps (and at the epoch ends that are due:
+    epoch_end_steps, epoch_end_seconds)."""
+    epoch_end_steps: int = ranged(500, 1)
+    """An epoch end writes the checkpoint, the sample grid and curves.png only when it is
+    the last epoch, or this many generator steps ran since they were last written, or ..."""
+    epoch_end_seconds: float = ranged(60.0, 0, open_low=True)
+    """... this many seconds of training did (so a one-step epoch of a few-shot data set
+    does not pay them every step; see gannet.training.hooks.schedule)."""
     snapshot_every: int = ranged(0, 0, note="0 = never")
     """Keep G and D weights in snapshots/ every N epochs, for evaluation later (0 = never)."""
     ema: float = ranged(0.0, 0, 1, open_high=True, note="0 = off; e.g. 0.999")

@@ -65,7 +65,7 @@ class DiffusionTrainer(Trainer):
         x0 = model.to_model_range(x)
         t = model.schedule.sample_t(len(x0), x0.device)
         noise = torch.randn_like(x0)
-        with self.world.rank_rng(), self.autocast():
+        with self.world.rank_rng(), self.autocast("g"):
             predicted = model.predict_noise(model.schedule.q_sample(x0, t, noise), t)
         return epsilon_loss(predicted, noise)
 

@@ -36,6 +36,7 @@ from gannet.training.batches import Batches
 from gannet.training.distributed import World
 from gannet.training.finetune import freeze_d, thaw, trainable
 from gannet.training.hooks.base import Hook, HookList
+from gannet.training.hooks.schedule import EpochEndSchedule
 from gannet.training.networks import (
     build_networks,
     ema_decay,
@@ -45,7 +46,7 @@ from gannet.training.networks import (
     update_ema,
 )
 from gannet.training.passes import ModelPasses
-from gannet.training.precision import Precision
+from gannet.training.precision import Precision, resolve_policy
 from gannet.training.rollback import RollbackRequested, roll_back
 from gannet.training.state import seed_everything
 from gannet.training.stats import DStep, IntervalStats, StepResult
@@ -117,7 +118,9 @@ class Trainer(ModelPasses):
             nets.opt_g, nets.opt_d, nets.sched_g, nets.sched_d,
         )  # fmt: skip
         self.clip, self.separate_d_passes = nets.clip, nets.separate_d_passes
-        self.amp = Precision(tc.precision, self.device)
+        self.amp = Precision(
+            resolve_policy(tc.precision, tc.precision_g, tc.precision_d), self.device
+        )
         self.ada = adaptive_augment(tc, self.m)
         prepare_for_device(self, tc.compile, tc.sync_bn)
         # FreezeD's fixed D parameters; micro-batches per update (train.batch_gpu); what
@@ -132,6 +135,10 @@ class Trainer(ModelPasses):
         self.stats = IntervalStats(self.loss)
         self.stop_requested = False
         self.out_of_time = False
+        self.epoch_end = EpochEndSchedule()
+        """Whether an epoch end does the epoch-end work (checkpoint, grid, curves)."""
+        self.unsaved = False
+        """True when iterations ran since the last checkpoint event."""
         self.iteration_started = time.perf_counter()
         """When the iteration in progress began (for ``progress.elapsed``)."""
         self.hooks = HookList(hooks)
@@ -148,9 +155,9 @@ class Trainer(ModelPasses):
         self.opt_d.zero_grad(set_to_none=True)
         parts = []
         for xs, ys, zs, yfs in accumulate.split(self.micro, x, y, z, y_fake):
-            with torch.no_grad(), self.autocast():
+            with torch.no_grad(), self.autocast("g"):
                 fake = self.generate(zs, yfs)
-            with self.autocast():
+            with self.autocast("d"):
                 d_real, d_fake = self.d_real_fake(xs, fake, ys, yfs)
             cost = self.config.loss.d_cost_scale * self.loss.d_cost(d_real, d_fake)
             penalty = self.d_penalty(xs, fake, ys)
@@ -173,8 +180,10 @@ class Trainer(ModelPasses):
             self.opt_g.zero_grad(set_to_none=True)
             costs = []
             for zs, yfs in accumulate.split(self.micro, z, y_fake):
-                with self.autocast():
-                    d_fake = self.discriminate(self.generate(zs, yfs), yfs).float()
+                with self.autocast("g"):
+                    fake = self.generate(zs, yfs)
+                with self.autocast("d"):
+                    d_fake = self.discriminate(fake, yfs).float()
                 costs.append(self.loss.g_cost(d_fake))
                 self.amp.scale(accumulate.share(costs[-1], self.micro), "g").backward()
             self.world.average_grads(self.G)
@@ -196,8 +205,9 @@ class Trainer(ModelPasses):
         minibatch and one dropped-out D pass over it, applied together."""
         x, y_real = self.batches.get(self.progress.iteration_in_epoch)
         z, y_fake = self.noise(self.m), self.fake_labels(self.m)
-        with self.autocast():
+        with self.autocast("g"):
             fake = self.generate(z, y_fake)
+        with self.autocast("d"):
             d_real, d_fake = self.d_real_fake(x, fake, y_real, y_fake)
         d_cost = self.config.loss.d_cost_scale * self.loss.d_cost(d_real, d_fake)
         penalty = self.d_penalty(x, fake, y_real)  # its own D passes, on detached inputs
@@ -257,11 +267,13 @@ class Trainer(ModelPasses):
         p.elapsed += time.perf_counter() - self.iteration_started
         if p.step % tc.log_every == 0:
             self.log()
+        self.unsaved = True
+        due = False  # epoch-end work (checkpoint, grid, curves): hooks/schedule.py
         if p.iteration_in_epoch == self.iterations_per_epoch:
             p.epoch, p.iteration_in_epoch = p.epoch + 1, 0
+            due = self.epoch_end.decide(self, p.epoch - 1)
             self.hooks.on_epoch_end(self, p.epoch - 1)
-            self.checkpoint()
-        elif p.step % tc.checkpoint_every == 0:
+        if due or p.step % tc.checkpoint_every == 0:
             self.checkpoint()
         self.hooks.on_step_end(self, result)
 
@@ -285,7 +297,7 @@ class Trainer(ModelPasses):
                 return self.run_dir
             if self.stats.count:
                 self.log()
-            if self.progress.iteration_in_epoch != 0:  # stopped mid-epoch: max_steps, time
+            if self.unsaved:  # stopped mid-epoch, or at an epoch end that was not due
                 self.checkpoint()
         except BaseException as e:
             self.hooks.on_error(self, e)
@@ -313,6 +325,7 @@ class Trainer(ModelPasses):
         a distributed run first gathers every rank's dropout stream (all ranks call this)."""
         self.rank_rng = self.world.gather_rank_rng()
         self.hooks.on_checkpoint(self)
+        self.unsaved = False
 
     def finish(self, status: str = "finished") -> None:
         """Tell the hooks the run ended with ``status`` (``on_fit_end``), for code that

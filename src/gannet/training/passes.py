@@ -66,9 +66,16 @@ class ModelPasses:
         train.augment (DiffAugment; differentiably, so G's gradient flows through); dropout
         and the augmentation draw from this rank's own stream in a distributed run."""
         with self.world.rank_rng():
-            x = self.augment(x)
+            x = self.augment(self.d_input(x))
             out: Tensor = self.D(x) if y is None else self.D(x, y)
         return out
+
+    def d_input(self, x: Tensor) -> Tensor:
+        """x in the dtype D's first op reads: fp32 when DiffAugment runs first (its draws and
+        arithmetic stay as they were), else D's precision (:meth:`Precision.input_for`)."""
+        if self.config.train.augment:
+            return x.float()
+        return self.amp.input_for("d", x)
 
     def augment(self, x: Tensor) -> Tensor:
         """x through train.augment's policies at strength train.augment_p, or ADA's p
@@ -105,7 +112,8 @@ class ModelPasses:
             d_fake = self.discriminate(fake, y_fake).float()
         else:
             y = None if y_real is None or y_fake is None else torch.cat([y_real, y_fake])
-            d_real, d_fake = self.discriminate(torch.cat([x, fake]), y).float().split(len(x))
+            both = torch.cat([self.d_input(x), self.d_input(fake)])
+            d_real, d_fake = self.discriminate(both, y).float().split(x.shape[0])
         if self.ada is not None:  # ADA's overfitting heuristic reads D on the reals
             self.ada.observe(d_real, self.world.total)
         return d_real, d_fake
@@ -118,7 +126,7 @@ class ModelPasses:
         lc = self.config.loss
         critic = self.penalty_critic(y)
         total: Tensor | None = None
-        with self.autocast():
+        with self.autocast("d"):
             if self.loss.gradient_penalty:
                 total = gradient_penalty(critic, x, fake, lc.gp_weight)
             if self.r1_due():  # lazy R1: gamma scaled by the interval (StyleGAN2)
@@ -138,6 +146,9 @@ class ModelPasses:
         if self.clip > 0:
             clip_weights_(self.D, self.clip)
 
-    def autocast(self) -> contextlib.AbstractContextManager[Any]:
-        """The forward passes' autocast (train.precision bf16 or fp16; nothing for fp32)."""
-        return self.amp.autocast()
+    def autocast(self, net: str = "both") -> contextlib.AbstractContextManager[Any]:
+        """``net``'s forward passes' autocast ("g" or "d": train.precision_g / precision_d,
+        bf16 or fp16; nothing for fp32). One region per network and update, so autocast's
+        weight cache casts each weight once. "both": one region for G and D, in their common
+        dtype (fp32 when they differ)."""
+        return self.amp.autocast(net)

@@ -8,6 +8,13 @@ scaler; and the checks that keep a run off precisions its hardware only emulates
 * ``fp16``: float16 autocast and one gradient scaler per network (D and G), whose state is
   checkpointed; for CUDA (a CPU has no fast float16).
 
+Per network: ``train.precision_g`` and ``train.precision_d`` ("" = follow ``train.precision``)
+choose each network's precision; :func:`resolve_policy` turns the three keys into one policy,
+``{"g": ..., "d": ...}``. ``train.precision = "bf16"`` alone runs G in bf16 and D in
+:data:`BF16_DEFAULT_D` (chosen by measurement: docs/scaling.md, "Mixed precision"). Each
+update has its own autocast region per network (G's forward, then D's), so autocast's weight
+cache casts each weight once per update and nothing else.
+
 ``GANNET_ALLOW_EMULATED_PRECISION=1`` lifts the refusals, for tests of the logic on any
 machine.
 """
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,22 +64,55 @@ def check_precision(precision: str, device: torch.device) -> None:
         )
 
 
+BF16_DEFAULT_D = "fp32"
+"""D's precision when only ``train.precision = "bf16"`` is set (G then runs in bf16): the
+policy that measured best on quality (docs/scaling.md, "Mixed precision")."""
+
+DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_policy(precision: str, precision_g: str = "", precision_d: str = "") -> dict[str, str]:
+    """Each network's precision, ``{"g": ..., "d": ...}``: ``precision_g`` / ``precision_d``
+    where set, else ``precision`` (with D in :data:`BF16_DEFAULT_D` for ``"bf16"``)."""
+    default_d = BF16_DEFAULT_D if precision == "bf16" else precision
+    return {"g": precision_g or precision, "d": precision_d or default_d}
+
+
 class Precision:
-    """Autocast and (fp16) gradient scaling for one run's D and G updates."""
+    """Autocast and (fp16) gradient scaling for one run's D and G updates, per network."""
 
-    def __init__(self, precision: str, device: torch.device) -> None:
-        check_precision(precision, device)
-        self.precision, self.device = precision, device
-        self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-        self.scalers: dict[str, torch.amp.GradScaler] = {}
-        if precision == "fp16":
-            self.scalers = {net: torch.amp.GradScaler(device.type) for net in ("d", "g")}
+    def __init__(self, precision: str | dict[str, str], device: torch.device) -> None:
+        policy = resolve_policy(precision) if isinstance(precision, str) else dict(precision)
+        for value in set(policy.values()):
+            check_precision(value, device)
+        self.policy, self.device = policy, device
+        self.scalers: dict[str, torch.amp.GradScaler] = {
+            net: torch.amp.GradScaler(device.type) for net, p in policy.items() if p == "fp16"
+        }
 
-    def autocast(self) -> contextlib.AbstractContextManager[Any]:
-        """The autocast context of the forward passes (nothing for fp32)."""
-        if self.dtype is None:
+    def dtype_of(self, net: str = "both") -> torch.dtype | None:
+        """The autocast dtype of ``net`` ("g" or "d"; None for fp32). "both": the common
+        dtype when G and D share one, else None (fp32), for code that runs both in one pass."""
+        if net == "both":
+            g, d = (DTYPES[self.policy[n]] for n in ("g", "d"))
+            return g if g == d else None
+        return DTYPES[self.policy[net]]
+
+    def autocast(self, net: str = "both") -> contextlib.AbstractContextManager[Any]:
+        """The autocast context of ``net``'s forward passes (nothing for fp32)."""
+        dtype = self.dtype_of(net)
+        if dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.dtype)
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def input_for(self, net: str, x: Tensor) -> Tensor:
+        """``x`` in the dtype ``net``'s first layer reads: fp32 for an fp32 network (a bf16
+        G output would not reach an fp32 D otherwise), the autocast dtype for a low-precision
+        one (cast once here, so that a real batch and a fake one are joined in bf16 instead of
+        promoted to fp32 and cast back)."""
+        if not x.is_floating_point():
+            return x
+        return x.to(self.dtype_of(net) or torch.float32)
 
     def scale(self, cost: Tensor, net: str) -> Tensor:
         """``cost`` times the loss scale of ``net`` ("d" or "g"); ``cost`` without fp16."""
@@ -99,3 +140,22 @@ class Precision:
         for net, scaler in self.scalers.items():
             if net in state:
                 scaler.load_state_dict(state[net])
+
+
+def count_casts(step: Callable[[], Any], steps: int = 3) -> dict[str, float]:
+    """Mean dtype casts and copies per call of ``step`` (e.g. ``trainer.step``), as
+    ``torch.profiler`` counts them: ``aten::_to_copy`` (a cast: ``.to(dtype)``, autocast's
+    weight and activation casts, the casts of gradients back to fp32) and ``aten::copy_``.
+    Hardware-independent: an emulated bf16 casts exactly as a native one. One unprofiled call
+    first (warm-up)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    counts = {e.key: e.count for e in prof.key_averages()}
+    return {
+        "casts": counts.get("aten::_to_copy", 0) / steps,
+        "copies": counts.get("aten::copy_", 0) / steps,
+    }

@@ -137,10 +137,10 @@ class SemiSupervisedTrainer(Trainer):
         on the unlabelled minibatch ``x`` (its labels ``y`` are never used) and a fake one."""
         x_lab, y_lab = self.labelled_batch(len(x))
         z = self.noise(len(x))
-        with torch.no_grad(), self.autocast():
+        with torch.no_grad(), self.autocast("g"):
             fake = self.generate(z)
-        with self.autocast():
-            logits = self.discriminate(torch.cat([x_lab, x, fake])).float()
+        with self.autocast("d"):
+            logits = self.discriminate(torch.cat([x_lab, x, fake.to(x.dtype)])).float()
         l_lab, l_real, l_fake = logits.split([len(x_lab), len(x), len(fake)])
         cost = self.config.loss.d_cost_scale * self.semi_loss.semi_supervised_cost(
             l_lab, y_lab, l_real, l_fake
@@ -160,10 +160,12 @@ class SemiSupervisedTrainer(Trainer):
         z = self.noise(self.m)
         self.D.requires_grad_(False)
         try:
-            with self.autocast():
+            with self.autocast("g"):
+                fake = self.generate(z)
+            with self.autocast("d"):
                 with torch.no_grad():
                     f_real = self.features(x_real).float()
-                f_fake = self.features(self.generate(z)).float()
+                f_fake = self.features(self.d_input(fake)).float()
             cost = self.semi_loss.feature_matching(f_real, f_fake)
             self.opt_g.zero_grad(set_to_none=True)
             self.amp.scale(cost, "g").backward()

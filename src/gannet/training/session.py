@@ -43,6 +43,8 @@ RESUMABLE_OVERRIDES = frozenset(
         "train.progress",
         "train.tensorboard",  # writes event files beside metrics.jsonl; no training state
         "train.snapshot_every",
+        "train.epoch_end_steps",  # when files are written; training does not depend on it
+        "train.epoch_end_seconds",
         "train.mode_check",  # measures G on its own fixed noise; touches no training state
         "train.eval_every",  # FID/KID/PRC during training: a private generator, likewise
         "train.eval_metrics",

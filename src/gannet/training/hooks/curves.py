@@ -1,4 +1,5 @@
-"""RUN/curves.png: the training curves, redrawn after every epoch and at the end."""
+"""RUN/curves.png: the training curves, redrawn at the epoch ends that do the epoch-end work
+(:mod:`gannet.training.hooks.schedule`) and at the end."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ class Curves(Hook):
         plot_curves(records, self.run_dir / "curves.png", trainer.loss.probabilistic)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
-        self.draw(trainer)
+        if trainer.epoch_end.due:  # hooks/schedule.py: not after every short epoch
+            self.draw(trainer)
 
     def on_fit_end(self, trainer: Trainer, status: str) -> None:
         if status == "finished":

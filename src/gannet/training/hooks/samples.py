@@ -1,4 +1,5 @@
-"""RUN/samples/epoch-NNNN.png: G's samples from one fixed noise batch after every epoch."""
+"""RUN/samples/epoch-NNNN.png: G's samples from one fixed noise batch after every epoch whose
+end does the epoch-end work (:mod:`gannet.training.hooks.schedule`)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ FIXED_SEED_OFFSET = 1
 
 class SampleGrids(Hook):
     """Draws ``G_eval`` on a fixed noise batch (``train.n_fixed_samples``; for a conditional
-    run, one row per class with the same noise in every row) after every epoch. The noise
-    comes from a private generator: the global RNG that training depends on is untouched."""
+        run, one row per class with the same noise in every row) after every epoch whose end is
+    due (:class:`~gannet.training.hooks.schedule.EpochEndSchedule`). The noise
+        comes from a private generator: the global RNG that training depends on is untouched."""
 
     def __init__(self, run_dir: Path) -> None:
         self.folder = Path(run_dir) / "samples"
@@ -56,4 +58,5 @@ class SampleGrids(Hook):
             save_samples(samples, path, nrow=per_class, labels=self.y)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
-        self.save(trainer, self.folder / f"epoch-{epoch:04d}.png")
+        if trainer.epoch_end.due:  # hooks/schedule.py: not after every short epoch
+            self.save(trainer, self.folder / f"epoch-{epoch:04d}.png")
