@@ -96,12 +96,9 @@ class Trainer(ModelPasses):
         self.m = self.world.check_batch(tc.batch_size)  # this process's share of the batch
         part = (self.world.rank, self.world.size)
         self.batches = Batches(self.data.train, labels, tc.batch_size, tc.seed, self.device, part)
-        self.iterations_per_epoch = self.batches.per_epoch // self.d_steps_per_iteration
-        if self.iterations_per_epoch < 1:
-            raise GannetError(
-                f"the training set has {len(self.batches)} examples, too few for "
-                f"train.batch_size={self.m} and k={tc.k}; lower the batch size or k"
-            )
+        self.iterations_per_epoch = iterations_per_epoch(
+            self.batches, self.d_steps_per_iteration, self.m, tc.k
+        )
         x = self.batches.x
         nets = build_networks(
             config,
@@ -337,22 +334,10 @@ class Trainer(ModelPasses):
         self.stop_requested = True
 
     def log(self) -> dict[str, Any]:
-        """Close the logging interval: build its record, let hooks add to it
-        (``on_measure``) and read it (``on_log``); returns the record."""
-        p = self.progress
+        """Close the logging interval: build its record (:func:`interval_record`), let hooks
+        add to it (``on_measure``) and read it (``on_log``); returns the record."""
         self.stats.average_over(self.world)
-        record: dict[str, Any] = {
-            "epoch": p.epoch,
-            "step": p.step,
-            **self.stats.means(),
-            "grad_norm_g": grad_norm(self.G),
-            "grad_norm_d": grad_norm(self.D),
-            "lr": self.sched_g.lr,
-            "momentum": self.sched_g.momentum,
-            "images_per_s": self.stats.images_per_s(),
-            "wall_time": p.elapsed,
-            **(self.ada.record() if self.ada is not None else {}),
-        }
+        record = interval_record(self)
         self.hooks.on_measure(self, record)
         self.hooks.on_log(self, record)
         self.stats.reset()
@@ -391,3 +376,34 @@ def count_classes(config: Config, data: Dataset) -> int:
             "has no labels; set model.conditional = false"
         )
     return int(data.num_classes)
+
+
+def iterations_per_epoch(batches: Batches, per_iteration: int, m: int, k: int) -> int:
+    """Iterations in one epoch: the minibatches of a pass over the data, ``per_iteration``
+    of them per iteration; too small a data set is one error line."""
+    n = batches.per_epoch // per_iteration
+    if n < 1:
+        raise GannetError(
+            f"the training set has {len(batches)} examples, too few for "
+            f"train.batch_size={m} and k={k}; lower the batch size or k"
+        )
+    return n
+
+
+def interval_record(trainer: Trainer) -> dict[str, Any]:
+    """A logging interval's metrics.jsonl record: epoch and step, the interval's means
+    (costs, D's outputs), both gradient norms, lr and momentum, speed and time, and ADA's
+    state when it runs."""
+    p = trainer.progress
+    return {
+        "epoch": p.epoch,
+        "step": p.step,
+        **trainer.stats.means(),
+        "grad_norm_g": grad_norm(trainer.G),
+        "grad_norm_d": grad_norm(trainer.D),
+        "lr": trainer.sched_g.lr,
+        "momentum": trainer.sched_g.momentum,
+        "images_per_s": trainer.stats.images_per_s(),
+        "wall_time": p.elapsed,
+        **(trainer.ada.record() if trainer.ada is not None else {}),
+    }
