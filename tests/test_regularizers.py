@@ -22,7 +22,7 @@ from gannet.regularizers import (
     spectral_layers,
 )
 from gannet.training import Trainer, resume_run, start_run
-from gannet.training.hooks import Console, Health
+from gannet.training.hooks import Console
 
 
 def critic() -> nn.Module:
@@ -263,12 +263,14 @@ def test_penalty_is_logged_and_part_of_d_cost(tmp_path):
 
 
 def test_no_saturation_warning_for_non_probabilistic_losses(tmp_path, capsys):
+    from gannet.training.hooks.doctor import LiveDoctor
+
     for name, warns in (("wasserstein", False), ("hinge", False), ("minimax", True)):
         config = toy([f"loss.name='{name}'", "train.progress='lines'"])
-        health = Health()
-        trainer = Trainer(config, hooks=[health, Console()])
-        for _ in range(12):
-            health.on_log(trainer, {"d_fake": 0.0})
+        doctor = LiveDoctor()
+        trainer = Trainer(config, hooks=[doctor, Console()])
+        for step in range(1, 13):
+            doctor.on_measure(trainer, {"step": step, "d_fake": 0.0, "grad_norm_g": 1.0})
         assert ("warning" in capsys.readouterr().out) == warns, name
 
 

@@ -25,6 +25,7 @@ def small(*extra: str) -> Config:
         "train.epochs=3",
         "train.log_every=3",
         "train.checkpoint_every=1000",
+        "train.epoch_end_steps=1",  # every (8-step) epoch end is due
         "train.threads=1",
         "train.on_divergence='rollback'",
         *extra,

@@ -52,7 +52,8 @@ def test_scalars_are_the_finite_numbers_of_a_record_by_group():
 
 def test_events_hold_every_metrics_line_and_each_epoch_grid(tiny_images, tmp_path):
     run = tmp_path / "r"
-    gannet.train(small(["train.tensorboard=true"]), out=run, dataset=tiny_images)
+    config = small(["train.tensorboard=true", "train.epoch_end_steps=1"])  # a grid per epoch
+    gannet.train(config, out=run, dataset=tiny_images)
     lines = read_metrics(run / METRICS)
     acc = events(run)
     d_loss = acc.Scalars("loss/d_loss")

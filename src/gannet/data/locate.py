@@ -251,7 +251,8 @@ def download(
             hashes = {"MD5": hashlib.md5(usedforsecurity=False), "SHA-256": hashlib.sha256()}
             with os.fdopen(fd, "wb") as out, urlopen(url, timeout=timeout) as response:
                 log.info("downloading %s", url)
-                size = int(response.headers.get("Content-Length") or 0)
+                headers = getattr(response, "headers", None)  # absent on plain file objects
+                size = int(headers.get("Content-Length") or 0) if headers is not None else 0
                 bar = ByteProgress(size, progress, f"downloading {dest.name}")
                 try:
                     while chunk := response.read(1 << 20):
