@@ -188,7 +188,8 @@ def find_runs(root: Path, depth: int = 2) -> list[Path]:
 
 
 def _last_record(path: Path) -> dict[str, Any]:
-    """The last JSON object line of ``metrics.jsonl`` (reading only its end); {} if none."""
+    """The last logging record of ``metrics.jsonl`` (reading only its end; event lines such
+    as a rollback's are skipped); {} if none."""
     try:
         with open(path, "rb") as f:
             f.seek(0, 2)
@@ -202,7 +203,7 @@ def _last_record(path: Path) -> dict[str, Any]:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict):
+        if isinstance(record, dict) and "event" not in record:
             return record
     return {}
 
