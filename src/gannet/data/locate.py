@@ -20,17 +20,16 @@ import hashlib
 import http.client
 import logging
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.request import urlopen
 
 import torch
 
 from gannet.config import DataConfig
+from gannet.data.progress import Progress
 from gannet.errors import GannetError
 
 log = logging.getLogger(__name__)
@@ -286,41 +285,18 @@ def download(
     raise GannetError("; ".join(reasons) or "no mirror to download from")
 
 
-class ByteProgress:
+class ByteProgress(Progress):
     """Bytes received, shown as :class:`gannet.data.progress.Progress` shows files: a bar
     on a terminal (``auto``/``bar``), a line every 10 % (``lines``) or nothing (``none``,
     and downloads under 1 MiB or of unknown size)."""
 
-    def __init__(self, total: int, mode: str, what: str) -> None:
-        if mode == "auto":
-            mode = "bar" if sys.stderr.isatty() else "lines"
-        self.mode = mode if total >= 1 << 20 else "none"
-        self.total, self.what, self.done, self.next_line = total, what, 0, 0.1
-        self.bar: Any = None
-        if self.mode == "bar":
-            from tqdm import tqdm
+    unit = "B"
+    quiet_below = 1 << 20
 
-            self.bar = tqdm(
-                total=total, desc=what, unit="B", unit_scale=True, file=sys.stderr, leave=False
-            )
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        elif self.mode == "lines" and self.done >= self.next_line * self.total:
-            self.next_line = (self.done * 10 // self.total + 1) / 10
-            print(
-                f"{self.what}: {self.done / 1e6:.1f} of {self.total / 1e6:.1f} MB "
-                f"({100 * self.done // self.total}%)",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+    def line(self) -> str:
+        return (
+            f"{self.done / 1e6:.1f} of {self.total / 1e6:.1f} MB ({100 * self.done // self.total}%)"
+        )
 
 
 # -- splits --------------------------------------------------------------------------

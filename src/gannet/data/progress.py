@@ -21,12 +21,18 @@ def warn(message: str) -> None:
 
 
 class Progress:
-    """``update(n)`` as files are done; ``close()`` at the end."""
+    """``update(n)`` as files are done; ``close()`` at the end. Subclasses count other
+    units (:attr:`unit`, :attr:`quiet_below`, :meth:`line`)."""
+
+    unit = "img"
+    quiet_below: int | None = None
+    """Totals below this show no progress (None: :data:`QUIET_BELOW`)."""
 
     def __init__(self, total: int, mode: str, what: str) -> None:
         if mode == "auto":
             mode = "bar" if sys.stderr.isatty() else "lines"
-        self.mode = "none" if total < QUIET_BELOW else mode
+        quiet = QUIET_BELOW if self.quiet_below is None else self.quiet_below
+        self.mode = "none" if total < quiet else mode
         self.total, self.what, self.done = total, what, 0
         self.next_line = 0.1
         self.start = time.perf_counter()
@@ -34,7 +40,14 @@ class Progress:
         if self.mode == "bar":
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=what, unit="img", file=sys.stderr, leave=False)
+            self.bar = tqdm(
+                total=total,
+                desc=what,
+                unit=self.unit,
+                unit_scale=self.unit == "B",
+                file=sys.stderr,
+                leave=False,
+            )
 
     def update(self, n: int = 1) -> None:
         self.done += n
@@ -42,13 +55,12 @@ class Progress:
             self.bar.update(n)
         elif self.mode == "lines" and self.done >= self.next_line * self.total:
             self.next_line = (self.done * 10 // self.total + 1) / 10
-            rate = self.done / max(time.perf_counter() - self.start, 1e-9)
-            print(
-                f"{self.what}: {self.done}/{self.total} ({100 * self.done // self.total}%, "
-                f"{rate:.0f} images/s)",
-                file=sys.stderr,
-                flush=True,
-            )
+            print(f"{self.what}: {self.line()}", file=sys.stderr, flush=True)
+
+    def line(self) -> str:
+        """What a ``lines`` progress line says after the label."""
+        rate = self.done / max(time.perf_counter() - self.start, 1e-9)
+        return f"{self.done}/{self.total} ({100 * self.done // self.total}%, {rate:.0f} images/s)"
 
     def close(self) -> None:
         if self.bar is not None:
