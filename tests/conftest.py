@@ -65,6 +65,19 @@ def tiny_labelled(n: int = 240, classes: int = 4) -> Dataset:
     return Dataset("tiny-labelled", images, train_labels=labels, num_classes=classes)
 
 
+TINY_STYLEGAN = [
+    "model.generator='stylegan-g'",
+    "model.discriminator='stylegan-d'",
+    "model.z_dim=8",
+    "model.noise='normal'",
+    "model.style_dim=8",
+    "model.g_channels=4",
+    "model.d_channels=4",
+    "model.max_channels=8",
+]
+"""Overrides for a StyleGAN pair small enough for tests (3 x 8 x 8 images, CPU seconds)."""
+
+
 def mixture_config(*extra: str):
     """A tiny run on the 8-Gaussian ring: small MLPs, Adam, 8 steps an epoch, quiet."""
     from gannet.config import Config

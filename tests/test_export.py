@@ -22,6 +22,7 @@ from gannet.errors import GannetError
 from gannet.exporting import FORMATS, PRECISIONS, compiler_missing, load_exported
 from gannet.run import load_run
 from gannet.training import start_run
+from tests.conftest import TINY_STYLEGAN
 
 ONNX_REASON = next(
     (
@@ -95,14 +96,7 @@ def stylegan_run(out: Path) -> Path:
     data = Dataset("tiny-rgb", torch.rand(32, 3, 8, 8, generator=gen), source="memory")
     config = Config().with_overrides(
         [
-            "model.generator='stylegan-g'",
-            "model.discriminator='stylegan-d'",
-            "model.z_dim=8",
-            "model.noise='normal'",
-            "model.style_dim=8",
-            "model.g_channels=4",
-            "model.d_channels=4",
-            "model.max_channels=8",
+            *TINY_STYLEGAN,
             "optim.name='adam'",
             "optim.lr=0.002",
             "train.batch_size=16",

@@ -21,6 +21,7 @@ from gannet.training import start_run
 from gannet.training.hooks.checkpoints import Checkpoints
 from gannet.training.hooks.status import StatusFile
 from gannet.video import count_frames, video_available
+from tests.conftest import TINY_STYLEGAN
 from tests.conftest import tiny_labelled as labelled
 from tests.door_support import assert_one_error_line, run_main
 
@@ -56,14 +57,7 @@ def mlp_config(*extra: str) -> Config:
 def style_config() -> Config:
     return Config().with_overrides(
         [
-            "model.generator='stylegan-g'",
-            "model.discriminator='stylegan-d'",
-            "model.z_dim=8",
-            "model.noise='normal'",
-            "model.style_dim=8",
-            "model.g_channels=4",
-            "model.d_channels=4",
-            "model.max_channels=8",
+            *TINY_STYLEGAN,
             "optim.name='adam'",
             "train.batch_size=16",
             "train.progress='none'",

@@ -25,7 +25,7 @@ from gannet.regularizers import r1_penalty
 from gannet.run import load_run
 from gannet.training import Hook, Trainer, resume_run, start_run
 from gannet.training.hooks import Checkpoints, StatusFile
-from tests.conftest import tiny_labelled
+from tests.conftest import TINY_STYLEGAN, tiny_labelled
 
 
 def model_config(**kw: object) -> ModelConfig:
@@ -53,14 +53,7 @@ def run_config(*extra: str) -> Config:
     """A tiny stylegan run on 3 x 8 x 8 images: 4 steps an epoch of batch 16."""
     return Config().with_overrides(
         [
-            "model.generator='stylegan-g'",
-            "model.discriminator='stylegan-d'",
-            "model.z_dim=8",
-            "model.noise='normal'",
-            "model.style_dim=8",
-            "model.g_channels=4",
-            "model.d_channels=4",
-            "model.max_channels=8",
+            *TINY_STYLEGAN,
             "loss.r1_gamma=0.1",
             "loss.r1_every=2",
             "optim.name='adam'",
