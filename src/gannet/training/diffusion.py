@@ -13,39 +13,17 @@ mean L_simple; the D columns are 0 (there is no D). Picked by ``loss.name = 'ddp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import Path
-
 import torch
 from torch import Tensor
 
-from gannet.config import Config
-from gannet.data import Dataset
 from gannet.diffusion import epsilon_loss
-from gannet.errors import GannetError
 from gannet.models.ddpm import DiffusionGenerator
-from gannet.training.distributed import World
-from gannet.training.hooks.base import Hook
 from gannet.training.loop import Trainer
 from gannet.training.stats import DStep, StepResult
 
 
 class DiffusionTrainer(Trainer):
     """Trains ``model.generator = 'ddpm-unet'`` (as G) on L_simple; D is ``none``."""
-
-    def __init__(
-        self,
-        config: Config,
-        dataset: Dataset | None = None,
-        hooks: Iterable[Hook] = (),
-        run_dir: Path | None = None,
-        world: World | None = None,
-    ) -> None:
-        super().__init__(config, dataset, hooks, run_dir, world)
-        if not isinstance(self.G, DiffusionGenerator):
-            raise GannetError(
-                "loss.name='ddpm' trains a diffusion model: set model.generator = 'ddpm-unet'"
-            )
 
     @property
     def model(self) -> DiffusionGenerator:
