@@ -23,12 +23,13 @@ A minimal loop with no files::
 from gannet.training.batches import Batches, epoch_permutation
 from gannet.training.diffusion import DiffusionTrainer
 from gannet.training.hooks import Hook, HookList, run_hooks
-from gannet.training.loop import Progress, Trainer
+from gannet.training.loop import Trainer
 from gannet.training.networks import resolve_device
 from gannet.training.semisup import SemiSupervisedTrainer, trainer_class
 from gannet.training.session import RESUMABLE_OVERRIDES, resume_run, start_run
 from gannet.training.state import Checkpoint, read_checkpoint, write_checkpoint
 from gannet.training.stats import DStep, StepResult
+from gannet.training.view import Progress, TrainerView
 
 __all__ = [
     "RESUMABLE_OVERRIDES",
@@ -42,6 +43,7 @@ __all__ = [
     "SemiSupervisedTrainer",
     "StepResult",
     "Trainer",
+    "TrainerView",
     "epoch_permutation",
     "read_checkpoint",
     "resolve_device",

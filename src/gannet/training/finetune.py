@@ -35,7 +35,7 @@ from gannet.rundir import CHECKPOINT
 from gannet.training.state import Checkpoint, StateDict, read_checkpoint
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)
 """Layers that belong to the block before them."""
@@ -140,7 +140,7 @@ def first_difference(source: StateDict, target: StateDict) -> str | None:
     return None if extra is None else f"{extra!r} is in the source's model but not in this run's"
 
 
-def check_compatible(ckpt: Checkpoint, trainer: Trainer, path: Path) -> None:
+def check_compatible(ckpt: Checkpoint, trainer: TrainerView, path: Path) -> None:
     """Refuse a source whose models are not this run's: names, sample shape, then every
     tensor of G and D (one line naming the first difference)."""
     model: dict[str, Any] = dict(ckpt.config.get("model", {}))
@@ -170,7 +170,7 @@ def check_compatible(ckpt: Checkpoint, trainer: Trainer, path: Path) -> None:
             )
 
 
-def initialise_from(trainer: Trainer, source: str | Path) -> dict[str, Any]:
+def initialise_from(trainer: TrainerView, source: str | Path) -> dict[str, Any]:
     """Copy G, D and their EMAs from ``source`` (:func:`init_source`) into ``trainer``,
     after :func:`check_compatible`; returns what run.json records about it. An EMA the
     source lacks starts from the weights it averages; the optimizers are left fresh."""

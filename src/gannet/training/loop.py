@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,18 +50,7 @@ from gannet.training.rollback import RollbackRequested, roll_back
 from gannet.training.state import seed_everything
 from gannet.training.stats import DStep, IntervalStats, StepResult
 from gannet.training.validate import validate_config
-
-
-@dataclass
-class Progress:
-    """Where a run is: ``step`` counts generator updates (Algorithm 1 iterations)."""
-
-    step: int = 0
-    epoch: int = 1
-    """The epoch in progress, 1-based."""
-    iteration_in_epoch: int = 0
-    elapsed: float = 0.0
-    """Training seconds, summed over sessions."""
+from gannet.training.view import Progress
 
 
 class Trainer(ModelPasses):

@@ -18,7 +18,7 @@ from gannet.optim import PaperSchedule, make_optimizer
 from gannet.regularizers import apply_spectral_norm, clip_value, clip_weights_
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 
 def resolve_device(name: str) -> torch.device:
@@ -137,7 +137,7 @@ def prefers_channels_last(module: nn.Module, device: torch.device) -> bool:
     return device.type == "cuda" and has_conv(module)
 
 
-def prepare_for_device(trainer: Trainer, compile: bool, sync_bn: bool) -> None:
+def prepare_for_device(trainer: TrainerView, compile: bool, sync_bn: bool) -> None:
     """Per-device choices for a trainer's G and D: channels-last memory on CUDA for
     convolutional models, SyncBatchNorm for a distributed CUDA run (``train.sync_bn``), and
     ``torch.compile`` (``train.compile``). The modules keep their parameters, so the

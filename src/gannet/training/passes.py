@@ -22,7 +22,7 @@ from gannet.training.distributed import World
 from gannet.training.precision import Precision
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Progress
+    from gannet.training.view import Progress
 
 
 class ModelPasses:

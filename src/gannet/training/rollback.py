@@ -27,7 +27,7 @@ from gannet.rundir import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 LR_FACTOR = 0.5
 """The remedy: optim.lr (D's and G's current lr alike) is multiplied by this at each
@@ -51,7 +51,7 @@ class RollbackRequested(GannetError):
         self.reason = reason
 
 
-def count_rollbacks(trainer: Trainer) -> int:
+def count_rollbacks(trainer: TrainerView) -> int:
     """Rollbacks recorded in the run's metrics.jsonl up to the trainer's step."""
     if trainer.run_dir is None:
         return 0
@@ -62,10 +62,9 @@ def count_rollbacks(trainer: Trainer) -> int:
     )
 
 
-def roll_back(trainer: Trainer, reason: str) -> None:
+def roll_back(trainer: TrainerView, reason: str) -> None:
     """Restore the last checkpoint, multiply the lr by :data:`LR_FACTOR`, record it (a
     metrics.jsonl line, run.json's ``rollbacks``, a message) and checkpoint again."""
-    from gannet.training.hooks.health import Health
     from gannet.training.state import read_checkpoint, restore
 
     run_dir = trainer.run_dir
@@ -84,8 +83,7 @@ def roll_back(trainer: Trainer, reason: str) -> None:
             group["lr"] *= LR_FACTOR
     trainer.config.save(run_dir / CONFIG)
     trainer.hooks.on_resume(trainer)  # metrics after the checkpoint dropped, monitors replayed
-    health = trainer.hooks.find(Health)
-    done = (health.rollbacks if health is not None else 0) + 1
+    done = count_rollbacks(trainer) + 1
     step = trainer.progress.step
     event = {
         "event": EVENT,
@@ -95,9 +93,7 @@ def roll_back(trainer: Trainer, reason: str) -> None:
         "rollback": done,
         "of": trainer.config.train.max_rollbacks,
     }
-    MetricsLog(run_dir / METRICS).append(event)
-    if health is not None:
-        health.rollbacks = done
+    MetricsLog(run_dir / METRICS).append(event)  # what count_rollbacks reads from now on
     if (run_dir / STATUS).is_file():
         status = read_status(run_dir)
         status["rollbacks"] = [*status.get("rollbacks", []), event]

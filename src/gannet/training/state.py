@@ -36,7 +36,7 @@ from gannet.errors import GannetError
 from gannet.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 FORMAT = "gannet-checkpoint"
 """The ``format`` marker of every training checkpoint, snapshot and average."""
@@ -228,7 +228,7 @@ def seed_everything(seed: int) -> None:
 # ---------------------------------------------------------------------------- trainers
 
 
-def capture(trainer: Trainer) -> Checkpoint:
+def capture(trainer: TrainerView) -> Checkpoint:
     """A full checkpoint of ``trainer``: everything needed to continue exactly."""
     p = trainer.progress
     return Checkpoint(
@@ -256,7 +256,7 @@ def capture(trainer: Trainer) -> Checkpoint:
     )
 
 
-def restore(trainer: Trainer, ckpt: Checkpoint) -> None:
+def restore(trainer: TrainerView, ckpt: Checkpoint) -> None:
     """Load a full checkpoint into ``trainer`` (weights, optimizers, counters, RNG)."""
     if list(ckpt.sample_shape) != list(trainer.data.sample_shape):
         raise GannetError(
@@ -297,7 +297,7 @@ def restore(trainer: Trainer, ckpt: Checkpoint) -> None:
         raise GannetError(f"the checkpoint does not match this run ({e})") from None
 
 
-def restore_rank_rng(trainer: Trainer, ckpt: Checkpoint) -> None:
+def restore_rank_rng(trainer: TrainerView, ckpt: Checkpoint) -> None:
     """Give each rank its dropout stream back. With another world size than the run had,
     the streams start afresh from (seed, rank, step): equivalent training, not bitwise."""
     world = trainer.world

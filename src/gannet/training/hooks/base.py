@@ -2,7 +2,8 @@
 
 The loop (:class:`gannet.training.Trainer`) calls these methods on every hook it was given,
 in order; a hook overrides the ones it needs. The loop knows nothing of what hooks do: a
-benchmark or the playground simply passes fewer hooks (or none).
+benchmark or the playground simply passes fewer hooks (or none). A hook sees the trainer
+through :class:`gannet.training.view.TrainerView` (a Protocol), so hooks never import the loop.
 
 Events, in the order they come in one run:
 
@@ -27,44 +28,44 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
     from gannet.training.stats import StepResult
+    from gannet.training.view import TrainerView
 
 
 class Hook:
     """Base class: every event does nothing."""
 
-    def on_attach(self, trainer: Trainer) -> None:
+    def on_attach(self, trainer: TrainerView) -> None:
         pass
 
-    def on_resume(self, trainer: Trainer) -> None:
+    def on_resume(self, trainer: TrainerView) -> None:
         pass
 
-    def on_fit_start(self, trainer: Trainer) -> None:
+    def on_fit_start(self, trainer: TrainerView) -> None:
         pass
 
-    def on_measure(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def on_measure(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         pass
 
-    def on_log(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def on_log(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         pass
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int) -> None:
         pass
 
-    def on_checkpoint(self, trainer: Trainer) -> None:
+    def on_checkpoint(self, trainer: TrainerView) -> None:
         pass
 
-    def on_step_end(self, trainer: Trainer, result: StepResult) -> None:
+    def on_step_end(self, trainer: TrainerView, result: StepResult) -> None:
         pass
 
-    def on_message(self, trainer: Trainer, text: str) -> None:
+    def on_message(self, trainer: TrainerView, text: str) -> None:
         pass
 
-    def on_fit_end(self, trainer: Trainer, status: str) -> None:
+    def on_fit_end(self, trainer: TrainerView, status: str) -> None:
         pass
 
-    def on_error(self, trainer: Trainer, error: BaseException) -> None:
+    def on_error(self, trainer: TrainerView, error: BaseException) -> None:
         pass
 
 
@@ -81,46 +82,46 @@ class HookList(Hook):
         """The first hook that is an instance of ``kind``, or None."""
         return next((h for h in self.hooks if isinstance(h, kind)), None)
 
-    def on_attach(self, trainer: Trainer) -> None:
+    def on_attach(self, trainer: TrainerView) -> None:
         for h in self.hooks:
             h.on_attach(trainer)
 
-    def on_resume(self, trainer: Trainer) -> None:
+    def on_resume(self, trainer: TrainerView) -> None:
         for h in self.hooks:
             h.on_resume(trainer)
 
-    def on_fit_start(self, trainer: Trainer) -> None:
+    def on_fit_start(self, trainer: TrainerView) -> None:
         for h in self.hooks:
             h.on_fit_start(trainer)
 
-    def on_measure(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def on_measure(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         for h in self.hooks:
             h.on_measure(trainer, record)
 
-    def on_log(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def on_log(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         for h in self.hooks:
             h.on_log(trainer, record)
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int) -> None:
         for h in self.hooks:
             h.on_epoch_end(trainer, epoch)
 
-    def on_checkpoint(self, trainer: Trainer) -> None:
+    def on_checkpoint(self, trainer: TrainerView) -> None:
         for h in self.hooks:
             h.on_checkpoint(trainer)
 
-    def on_step_end(self, trainer: Trainer, result: StepResult) -> None:
+    def on_step_end(self, trainer: TrainerView, result: StepResult) -> None:
         for h in self.hooks:
             h.on_step_end(trainer, result)
 
-    def on_message(self, trainer: Trainer, text: str) -> None:
+    def on_message(self, trainer: TrainerView, text: str) -> None:
         for h in self.hooks:
             h.on_message(trainer, text)
 
-    def on_fit_end(self, trainer: Trainer, status: str) -> None:
+    def on_fit_end(self, trainer: TrainerView, status: str) -> None:
         for h in self.hooks:
             h.on_fit_end(trainer, status)
 
-    def on_error(self, trainer: Trainer, error: BaseException) -> None:
+    def on_error(self, trainer: TrainerView, error: BaseException) -> None:
         for h in self.hooks:
             h.on_error(trainer, error)

@@ -10,7 +10,7 @@ from gannet.training.hooks.base import Hook
 from gannet.training.state import capture, write_checkpoint
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 
 class Checkpoints(Hook):
@@ -19,5 +19,5 @@ class Checkpoints(Hook):
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / CHECKPOINT
 
-    def on_checkpoint(self, trainer: Trainer) -> None:
+    def on_checkpoint(self, trainer: TrainerView) -> None:
         write_checkpoint(self.path, capture(trainer))

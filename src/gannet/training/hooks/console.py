@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 
 class Console(Hook):
@@ -22,11 +22,11 @@ class Console(Hook):
         self.mode = "lines"
         self.bar: Any = None
 
-    def on_attach(self, trainer: Trainer) -> None:
+    def on_attach(self, trainer: TrainerView) -> None:
         mode = trainer.config.train.progress
         self.mode = ("bar" if sys.stderr.isatty() else "lines") if mode == "auto" else mode
 
-    def on_fit_start(self, trainer: Trainer) -> None:
+    def on_fit_start(self, trainer: TrainerView) -> None:
         tc = trainer.config.train
         if self.mode == "bar":
             from tqdm import tqdm
@@ -46,7 +46,7 @@ class Console(Hook):
             f"{' x ' + where if where else ''}; run: {trainer.run_dir}",
         )
 
-    def on_log(self, trainer: Trainer, r: dict[str, Any]) -> None:
+    def on_log(self, trainer: TrainerView, r: dict[str, Any]) -> None:
         modes = f"modes {r['modes_covered']}/{r['n_modes']} " if "modes_covered" in r else ""
         if self.mode == "bar" and self.bar is not None:
             self.bar.n = trainer.progress.step
@@ -62,7 +62,7 @@ class Console(Hook):
                 flush=True,
             )
 
-    def on_message(self, trainer: Trainer, text: str) -> None:
+    def on_message(self, trainer: TrainerView, text: str) -> None:
         if self.mode == "none":
             return
         if self.bar is not None:
@@ -70,7 +70,7 @@ class Console(Hook):
         else:
             print(text, flush=True)
 
-    def on_fit_end(self, trainer: Trainer, status: str) -> None:
+    def on_fit_end(self, trainer: TrainerView, status: str) -> None:
         self.close(trainer)
         p = trainer.progress
         if status == "interrupted":
@@ -82,10 +82,10 @@ class Console(Hook):
             text = f"gannet: finished at epoch {p.epoch - 1}, step {p.step}: {trainer.run_dir}"
         self.on_message(trainer, text)
 
-    def on_error(self, trainer: Trainer, error: BaseException) -> None:
+    def on_error(self, trainer: TrainerView, error: BaseException) -> None:
         self.close(trainer)
 
-    def close(self, trainer: Trainer) -> None:
+    def close(self, trainer: TrainerView) -> None:
         """Close the progress bar (if any) at the current step."""
         if self.bar is not None:
             self.bar.n = trainer.progress.step
@@ -93,7 +93,7 @@ class Console(Hook):
             self.bar = None
 
 
-def outputs(trainer: Trainer, r: dict[str, Any], digits: int) -> str:
+def outputs(trainer: TrainerView, r: dict[str, Any], digits: int) -> str:
     """Mean D(x), D(G(z)) for the 2014 losses; mean raw outputs f(x), f(G(z)) otherwise."""
     if trainer.loss.probabilistic:
         return f"D(x) {r['d_real']:.{digits}f} D(G(z)) {r['d_fake']:.{digits}f}"

@@ -11,7 +11,7 @@ from gannet.rundir import METRICS, read_metrics
 from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 
 class Curves(Hook):
@@ -20,14 +20,14 @@ class Curves(Hook):
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
 
-    def draw(self, trainer: Trainer) -> None:
+    def draw(self, trainer: TrainerView) -> None:
         records = [r for r in read_metrics(self.run_dir / METRICS) if "event" not in r]
         plot_curves(records, self.run_dir / "curves.png", trainer.loss.probabilistic)
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int) -> None:
         if trainer.epoch_end.due:  # hooks/schedule.py: not after every short epoch
             self.draw(trainer)
 
-    def on_fit_end(self, trainer: Trainer, status: str) -> None:
+    def on_fit_end(self, trainer: TrainerView, status: str) -> None:
         if status == "finished":
             self.draw(trainer)

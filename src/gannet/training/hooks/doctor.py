@@ -23,7 +23,7 @@ from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover
     from gannet.doctor.report import Finding
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 LIVE_WINDOW = 2000
 """The most recent records the hook judges (older ones are dropped, on resume too): keeps a
@@ -43,7 +43,7 @@ class LiveDoctor(Hook):
         """Each finding's severity at the last interval ("ok" when not yet seen)."""
         self.on = True
 
-    def on_attach(self, trainer: Trainer) -> None:
+    def on_attach(self, trainer: TrainerView) -> None:
         self.on = trainer.config.train.doctor
         self.context = Context(
             loss=trainer.config.loss.name,
@@ -51,7 +51,7 @@ class LiveDoctor(Hook):
             log_every=trainer.config.train.log_every,
         )
 
-    def on_resume(self, trainer: Trainer) -> None:
+    def on_resume(self, trainer: TrainerView) -> None:
         """Replay the records up to the checkpoint, without printing."""
         self.history, self.severity = History(), {}
         if self.run_dir is None:
@@ -80,7 +80,7 @@ class LiveDoctor(Hook):
             self.severity[f.name] = f.severity
         return out
 
-    def on_measure(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def on_measure(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         if not self.on:
             return
         self.add(dict(record))
@@ -92,7 +92,7 @@ class LiveDoctor(Hook):
             if turned and f.name not in QUIET:
                 trainer.say(f.advice())
 
-    def on_log(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def on_log(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         if not self.on or self.severity.get("progress") != "failing":
             return
         if trainer.config.train.on_divergence != "rollback":

@@ -20,7 +20,7 @@ import torch
 from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 EVAL_SAMPLES = 10000
 EVAL_SEED_OFFSET = 424_242
@@ -51,17 +51,17 @@ class Evaluation(Hook):
         self.extractors: dict[str, Any] = {}
         self.reference: dict[str, np.ndarray] = {}
 
-    def on_attach(self, trainer: Trainer) -> None:
+    def on_attach(self, trainer: TrainerView) -> None:
         tc = trainer.config.train
         self.every = tc.eval_every
         if self.every:
             self.groups = parse_eval_metrics(tc.eval_metrics, trainer.data.name)
 
-    def due(self, trainer: Trainer) -> bool:
+    def due(self, trainer: TrainerView) -> bool:
         step, span = trainer.progress.step, trainer.config.train.log_every
         return bool(self.every) and step // self.every > max(step - span, 0) // self.every
 
-    def reference_images(self, trainer: Trainer) -> torch.Tensor:
+    def reference_images(self, trainer: TrainerView) -> torch.Tensor:
         data = trainer.data
         for split in ("test", "validation"):
             rows = data.as_float(split)
@@ -69,7 +69,7 @@ class Evaluation(Hook):
                 return rows
         return data.as_float("train")
 
-    def samples(self, trainer: Trainer, n: int) -> torch.Tensor:
+    def samples(self, trainer: TrainerView, n: int) -> torch.Tensor:
         from gannet.models import sample_noise
 
         mc = trainer.config.model
@@ -94,7 +94,7 @@ class Evaluation(Hook):
             G.train(was_training)
         return torch.cat(out)
 
-    def measure(self, trainer: Trainer) -> dict[str, float]:
+    def measure(self, trainer: TrainerView) -> dict[str, float]:
         """The metrics' values now (see the module docstring)."""
         from gannet.metrics.features import as_images, check_input, make_extractor
         from gannet.metrics.scores import named_scores
@@ -118,6 +118,6 @@ class Evaluation(Hook):
             values.update(named_scores(metrics, name, self.reference[name], fake, seed=seed))
         return values
 
-    def on_measure(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def on_measure(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         if self.due(trainer):
             record.update(self.measure(trainer))

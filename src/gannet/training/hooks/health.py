@@ -24,7 +24,7 @@ from gannet.training.rollback import RollbackRequested, count_rollbacks
 from gannet.training.stats import ACCUMULATED
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 
 def non_finite(modules: dict[str, nn.Module | None]) -> list[str]:
@@ -51,26 +51,23 @@ class Health(Hook):
     def __init__(self) -> None:
         self.last_good: int | None = None
         """The step of the last checkpoint found finite (None: no checkpoint yet)."""
-        self.rollbacks = 0
-        """Rollbacks done in this run so far (replayed from metrics.jsonl on resume)."""
 
-    def on_resume(self, trainer: Trainer) -> None:
+    def on_resume(self, trainer: TrainerView) -> None:
         if trainer.progress.step > 0:  # resumed from a checkpoint, which was checked
             self.last_good = trainer.progress.step
-        self.rollbacks = count_rollbacks(trainer)
 
-    def on_log(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def on_log(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         if not all(math.isfinite(record[k]) for k in ACCUMULATED if k in record):
             self.stop(trainer, "a loss is NaN or Inf")
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int) -> None:
         self.check_weights(trainer)
 
-    def on_checkpoint(self, trainer: Trainer) -> None:
+    def on_checkpoint(self, trainer: TrainerView) -> None:
         self.check_weights(trainer)
         self.last_good = trainer.progress.step
 
-    def check_weights(self, trainer: Trainer) -> None:
+    def check_weights(self, trainer: TrainerView) -> None:
         """Stop when G, D or G's EMA holds a NaN or Inf."""
         bad = non_finite({"G": trainer.G, "D": trainer.D, "G's EMA": trainer.G_ema})
         if bad:
@@ -79,15 +76,16 @@ class Health(Hook):
                 f"{' and '.join(bad)} {'has' if len(bad) == 1 else 'have'} non-finite weights",
             )
 
-    def stop(self, trainer: Trainer, what: str) -> None:
+    def stop(self, trainer: TrainerView, what: str) -> None:
         """Raise the divergence error, naming the checkpoint the run keeps; or, with
         train.on_divergence = "rollback" and rollbacks left, :class:`RollbackRequested`."""
         tc = trainer.config.train
         rolling = tc.on_divergence == "rollback"
-        if rolling and self.last_good is not None and self.rollbacks < tc.max_rollbacks:
+        done = count_rollbacks(trainer) if rolling else 0  # metrics.jsonl's rollback lines
+        if rolling and self.last_good is not None and done < tc.max_rollbacks:
             raise RollbackRequested(f"step {trainer.progress.step}: {what}") from Diverged()
         if rolling and self.last_good is not None:
-            what += f"; {self.rollbacks} rollback(s) did not cure it"
+            what += f"; {done} rollback(s) did not cure it"
         if self.last_good is None:
             kept = "no checkpoint was written (none would have been finite)"
         else:

@@ -9,7 +9,7 @@ from gannet.rundir import METRICS, MetricsLog
 from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 
 class MetricsFile(Hook):
@@ -19,8 +19,8 @@ class MetricsFile(Hook):
     def __init__(self, run_dir: Path) -> None:
         self.log = MetricsLog(Path(run_dir) / METRICS)
 
-    def on_resume(self, trainer: Trainer) -> None:
+    def on_resume(self, trainer: TrainerView) -> None:
         self.log.truncate_after(trainer.progress.step)
 
-    def on_log(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def on_log(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         self.log.append(record)

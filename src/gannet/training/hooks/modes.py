@@ -23,7 +23,7 @@ from gannet.training.stats import ACCUMULATED
 
 if TYPE_CHECKING:  # pragma: no cover
     from gannet.metrics.modes import ClassStats, ModeStats
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 MODE_CHECK_SAMPLES = 2500
 """Samples drawn by the mode-coverage check (the 2,500 of VEEGAN and PacGAN)."""
@@ -57,7 +57,7 @@ class ModeMonitor(Hook):
         >= 1,000 (image classes)."""
         self.classifier: Any = None
 
-    def on_attach(self, trainer: Trainer) -> None:
+    def on_attach(self, trainer: TrainerView) -> None:
         cfg, data = trainer.config, trainer.data
         if not cfg.train.mode_check:
             return
@@ -81,7 +81,7 @@ class ModeMonitor(Hook):
         every = cfg.train.log_every
         self.every = every * math.ceil(least / every)
 
-    def check(self, trainer: Trainer) -> ModeStats | ClassStats | None:
+    def check(self, trainer: TrainerView) -> ModeStats | ClassStats | None:
         """Coverage of ``G_eval`` on the fixed noise (eval mode, no gradients): ModeStats
         for ring and grid runs, ClassStats for image runs, None when the check is off."""
         if self.kind is None or self.z is None:
@@ -110,7 +110,7 @@ class ModeMonitor(Hook):
         x = samples.float().cpu().reshape(-1, 1, 28, 28)
         return classifier_mode_stats(x, self.classifier)
 
-    def on_measure(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def on_measure(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         if self.kind is None or trainer.progress.step % self.every:
             return
         if not all(math.isfinite(record[k]) for k in ACCUMULATED if k in record):

@@ -14,7 +14,7 @@ from gannet.plotting import save_samples
 from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 FIXED_SEED_OFFSET = 1
 """The grid's fixed noise comes from a private generator seeded with seed + this."""
@@ -31,7 +31,7 @@ class SampleGrids(Hook):
         self.z: Tensor | None = None
         self.y: Tensor | None = None
 
-    def on_attach(self, trainer: Trainer) -> None:
+    def on_attach(self, trainer: TrainerView) -> None:
         tc, mc, k = trainer.config.train, trainer.config.model, trainer.num_classes
         fixed = torch.Generator(device="cpu").manual_seed(tc.seed + FIXED_SEED_OFFSET)
         if k:
@@ -43,7 +43,7 @@ class SampleGrids(Hook):
             z = sample_noise(tc.n_fixed_samples, mc.z_dim, mc.noise, "cpu", fixed)
             self.z = z.to(trainer.device)
 
-    def save(self, trainer: Trainer, path: Path) -> None:
+    def save(self, trainer: TrainerView, path: Path) -> None:
         """Write the grid of ``G_eval`` on the fixed noise to ``path``."""
         assert self.z is not None, "SampleGrids.save before on_attach"
         G = trainer.G_eval
@@ -57,6 +57,6 @@ class SampleGrids(Hook):
             per_class = self.z.shape[0] // trainer.num_classes
             save_samples(samples, path, nrow=per_class, labels=self.y)
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int) -> None:
         if trainer.epoch_end.due:  # hooks/schedule.py: not after every short epoch
             self.save(trainer, self.folder / f"epoch-{epoch:04d}.png")

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 
 class EpochEndSchedule:
@@ -36,11 +36,11 @@ class EpochEndSchedule:
         self.due = False
         """Whether the epoch end being handled now does the work (read by the hooks)."""
 
-    def restart(self, trainer: Trainer) -> None:
+    def restart(self, trainer: TrainerView) -> None:
         """Count from the trainer's current position (a fresh or resumed run)."""
         self.last_step, self.last_seconds = trainer.progress.step, trainer.progress.elapsed
 
-    def decide(self, trainer: Trainer, epoch: int) -> bool:
+    def decide(self, trainer: TrainerView, epoch: int) -> bool:
         """Whether the end of ``epoch`` (just finished) does the epoch-end work; sets
         :attr:`due` and, when due, counts from here."""
         tc, p = trainer.config.train, trainer.progress

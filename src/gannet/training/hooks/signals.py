@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 
 class StopOnSignal(Hook):
@@ -19,7 +19,7 @@ class StopOnSignal(Hook):
     def __init__(self) -> None:
         self.previous: dict[int, Any] = {}
 
-    def on_fit_start(self, trainer: Trainer) -> None:
+    def on_fit_start(self, trainer: TrainerView) -> None:
         def request_stop(signum: int, frame: Any) -> None:
             trainer.request_stop()
 
@@ -35,8 +35,8 @@ class StopOnSignal(Hook):
             signal.signal(sig, handler)
         self.previous.clear()
 
-    def on_fit_end(self, trainer: Trainer, status: str) -> None:
+    def on_fit_end(self, trainer: TrainerView, status: str) -> None:
         self.restore()
 
-    def on_error(self, trainer: Trainer, error: BaseException) -> None:
+    def on_error(self, trainer: TrainerView, error: BaseException) -> None:
         self.restore()

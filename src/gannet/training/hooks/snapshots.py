@@ -10,7 +10,7 @@ from gannet.training.hooks.base import Hook
 from gannet.training.state import capture, write_checkpoint
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 SNAPSHOTS = "snapshots"
 """The run's folder of snapshots."""
@@ -27,7 +27,7 @@ class Snapshots(Hook):
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int) -> None:
         every = trainer.config.train.snapshot_every
         if every and epoch % every == 0:
             ckpt = capture(trainer).weights_only()

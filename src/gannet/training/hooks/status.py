@@ -16,7 +16,7 @@ from gannet.training.hooks.base import Hook
 from gannet.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 
 class Diverged(Exception):
@@ -33,7 +33,7 @@ class StatusFile(Hook):
         self.checkpoint_step = 0
         """The step of the run's last checkpoint (0: none yet)."""
 
-    def write(self, trainer: Trainer, status: str) -> None:
+    def write(self, trainer: TrainerView, status: str) -> None:
         """Write run.json with ``status`` and the trainer's progress."""
         path = self.run_dir / STATUS
         previous = read_status(self.run_dir) if path.is_file() else {}
@@ -61,20 +61,20 @@ class StatusFile(Hook):
             },
         )
 
-    def on_fit_start(self, trainer: Trainer) -> None:
+    def on_fit_start(self, trainer: TrainerView) -> None:
         self.write(trainer, "running")
 
-    def on_resume(self, trainer: Trainer) -> None:
+    def on_resume(self, trainer: TrainerView) -> None:
         self.checkpoint_step = trainer.progress.step
 
-    def on_checkpoint(self, trainer: Trainer) -> None:
+    def on_checkpoint(self, trainer: TrainerView) -> None:
         self.checkpoint_step = trainer.progress.step
         self.write(trainer, "running")
 
-    def on_fit_end(self, trainer: Trainer, status: str) -> None:
+    def on_fit_end(self, trainer: TrainerView, status: str) -> None:
         self.write(trainer, status)
 
-    def on_error(self, trainer: Trainer, error: BaseException) -> None:
+    def on_error(self, trainer: TrainerView, error: BaseException) -> None:
         if isinstance(error, KeyboardInterrupt):
             status = "interrupted"
         else:

@@ -24,7 +24,7 @@ from gannet.errors import GannetError
 from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.training.loop import Trainer
+    from gannet.training.view import TrainerView
 
 FOLDER = "tensorboard"
 """The event files' folder inside the run directory (``tensorboard --logdir RUN``)."""
@@ -82,7 +82,7 @@ class TensorBoardEvents(Hook):
         self.writer: Any = None
         self.purge_step: int | None = None
 
-    def open(self, trainer: Trainer) -> Any:
+    def open(self, trainer: TrainerView) -> Any:
         if self.writer is None:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -91,14 +91,14 @@ class TensorBoardEvents(Hook):
             )
         return self.writer
 
-    def on_attach(self, trainer: Trainer) -> None:
+    def on_attach(self, trainer: TrainerView) -> None:
         if trainer.config.train.tensorboard:
             check_tensorboard()
 
-    def on_resume(self, trainer: Trainer) -> None:
+    def on_resume(self, trainer: TrainerView) -> None:
         self.purge_step = trainer.progress.step + 1
 
-    def on_log(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def on_log(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         if not trainer.config.train.tensorboard:
             return
         writer = self.open(trainer)
@@ -107,7 +107,7 @@ class TensorBoardEvents(Hook):
             writer.add_scalar(tag, value, step)
         writer.flush()
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int) -> None:
         if not trainer.config.train.tensorboard:
             return
         grid = self.run_dir / "samples" / f"epoch-{epoch:04d}.png"
@@ -121,10 +121,10 @@ class TensorBoardEvents(Hook):
         writer.add_image("samples", pixels, trainer.progress.step, dataformats="HWC")
         writer.flush()
 
-    def on_fit_end(self, trainer: Trainer, status: str) -> None:
+    def on_fit_end(self, trainer: TrainerView, status: str) -> None:
         self.close()
 
-    def on_error(self, trainer: Trainer, error: BaseException) -> None:
+    def on_error(self, trainer: TrainerView, error: BaseException) -> None:
         self.close()
 
     def close(self) -> None:
