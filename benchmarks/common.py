@@ -167,7 +167,7 @@ def write_results(
     ``created``, ``command`` and ``machine`` (see the module docstring). ``script`` is the
     benchmark's ``__file__``; ``argv`` its arguments (default: this process's). Returns the
     path."""
-    from gannet.io import atomic_write_bytes
+    from gannet.files.atomic import atomic_write_bytes
 
     clash = [k for k in METADATA_KEYS if k in results]
     if clash:

@@ -33,7 +33,7 @@ import torch
 
 from common import print_machine, write_results
 from gannet.config import Config
-from gannet.configfiles import find_config
+from gannet.config.presets import find_config
 from gannet.data import Dataset
 from gannet.playground import serve
 from gannet.training import start_run

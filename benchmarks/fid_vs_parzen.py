@@ -29,7 +29,7 @@ from gannet.config import DataConfig
 from gannet.data import load_dataset
 from gannet.metrics.parzen import parzen_evaluate
 from gannet.metrics.scores import classifier_fid
-from gannet.run import load_run
+from gannet.trained.run import load_run
 
 HERE = Path(__file__).resolve().parent
 

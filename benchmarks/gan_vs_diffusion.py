@@ -52,7 +52,7 @@ from gannet.metrics.features import as_images, make_extractor
 from gannet.metrics.reference import load_split, reference_features
 from gannet.metrics.scores import named_scores
 from gannet.models.ddpm import set_sampling
-from gannet.run import Run, load_run
+from gannet.trained.run import Run, load_run
 
 HERE = Path(__file__).resolve().parent
 FID = "fid_mnist-classifier"

@@ -19,7 +19,7 @@ Backends (``--backend``, repeatable; default all that this machine can run):
 * ``eager-fp32``, ``eager-bf16``: the ``nn.Module`` under ``torch.inference_mode`` (bf16: the
   module ``gannet export --precision bf16`` exports, a bfloat16 copy behind float32 edges);
 * ``pt2-fp32``, ``pt2-bf16``: the torch.export ExportedProgram (``--format pt2``), loaded by
-  ``gannet.exporting.load_exported``;
+  ``gannet.trained.exporting.load_exported``;
 * ``aoti-fp32``: the AOTInductor package (``--format aoti``; compiled here, which takes
   minutes: ``--no-aoti`` leaves it out; skipped with the reason where no C++ compiler exists);
 * ``onnx-fp32``, ``onnx-int8``: ONNX Runtime's CPU provider (``--format onnx``, int8: ONNX
@@ -63,13 +63,13 @@ from torch import nn
 from common import print_machine, write_results
 from gannet.cli import main as gannet_main
 from gannet.config import Config
-from gannet.configfiles import find_config
+from gannet.config.presets import find_config
 from gannet.errors import GannetError
-from gannet.exporting import export_generator, load_exported, missing_for
-from gannet.exporting.precision import InBFloat16
+from gannet.files.samplefile import write_samples_npz
 from gannet.models import build_generator
-from gannet.run import Run, load_run
-from gannet.samplefile import write_samples_npz
+from gannet.trained.exporting import export_generator, load_exported, missing_for
+from gannet.trained.exporting.precision import InBFloat16
+from gannet.trained.run import Run, load_run
 
 HERE = Path(__file__).resolve().parent
 

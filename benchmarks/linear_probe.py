@@ -38,7 +38,7 @@ from gannet.data import load_dataset
 from gannet.data.balanced import balanced_indices
 from gannet.metrics.probe import features_of, fit_probe, hidden_features
 from gannet.models import build_discriminator
-from gannet.run import load_run
+from gannet.trained.run import load_run
 
 HERE = Path(__file__).resolve().parent
 

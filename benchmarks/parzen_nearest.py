@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from gannet.data import load_dataset
     from gannet.errors import GannetError
-    from gannet.run import load_run
+    from gannet.trained.run import load_run
 
     try:
         run = load_run(args.run, args.checkpoint, ema=not args.raw)

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from gannet.data import load_dataset
     from gannet.errors import GannetError
     from gannet.metrics.parzen import parzen_evaluate
-    from gannet.run import load_run
+    from gannet.trained.run import load_run
 
     n = args.samples
     try:

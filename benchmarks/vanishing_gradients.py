@@ -48,7 +48,7 @@ import torch
 
 from common import print_machine, write_results
 from gannet.config import Config
-from gannet.rundir import METRICS, read_metrics
+from gannet.files.rundir import METRICS, read_metrics
 from gannet.training import Trainer, start_run
 from gannet.training.networks import grad_norm
 
@@ -87,7 +87,7 @@ def pretrain_discriminator(tr: Trainer, steps: int, seed: int) -> None:
 def start_state(tr: Trainer, seed: int) -> dict[str, float]:
     """Mean D(x), D(G(z)) (D in eval mode) and both losses' G-gradient norms on one fixed
     noise batch, at the current G and D; leaves the global RNG untouched."""
-    from gannet.losses import make_loss
+    from gannet.game.losses import make_loss
     from gannet.models import sample_noise
 
     mc = tr.config.model

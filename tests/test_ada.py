@@ -1,4 +1,4 @@
-"""Adaptive discriminator augmentation (gannet.ada): the controller, the strength p in
+"""Adaptive discriminator augmentation (gannet.game.ada): the controller, the strength p in
 diff_augment, the config, p rising on a run built to overfit and not on one that is not,
 p in metrics.jsonl, and exact resume."""
 
@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from gannet.ada import AdaptiveAugment
-from gannet.augment import diff_augment
 from gannet.config import Config
 from gannet.data import Dataset
 from gannet.errors import GannetError
+from gannet.game.ada import AdaptiveAugment
+from gannet.game.augment import diff_augment
 from gannet.training import Trainer, resume_run, start_run
 from gannet.training.hooks.checkpoints import Checkpoints
 from gannet.training.hooks.metrics import MetricsFile

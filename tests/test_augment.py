@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from gannet.augment import POLICIES, color, cutout, diff_augment, parse_policy, translation
 from gannet.config import Config
 from gannet.data import Dataset
 from gannet.errors import GannetError
+from gannet.game.augment import POLICIES, color, cutout, diff_augment, parse_policy, translation
 from gannet.training import Trainer, resume_run, start_run
 from gannet.training.hooks.checkpoints import Checkpoints
 from gannet.training.hooks.status import StatusFile

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 import gannet
-from gannet.averaging import average_snapshots, snapshot_epochs
 from gannet.cli import main
 from gannet.config import Config
 from gannet.data import Dataset
-from gannet.run import load_run
+from gannet.trained.averaging import average_snapshots, snapshot_epochs
+from gannet.trained.run import load_run
 from gannet.training import read_checkpoint, start_run
 
 

@@ -3,8 +3,8 @@ import pickle
 import pytest
 import torch
 
-from gannet.checkpoint import save_weights_file
 from gannet.errors import GannetError
+from gannet.files.checkpoint import save_weights_file
 from gannet.training.state import FORMAT, VERSION, Checkpoint, read_checkpoint
 
 load_checkpoint = read_checkpoint

@@ -12,10 +12,10 @@ import torch
 from PIL import Image
 
 from gannet.config import Config
-from gannet.configfiles import find_config
+from gannet.config.presets import find_config
 from gannet.data import Dataset
 from gannet.figures import neighbour_layout, png_scale
-from gannet.run import load_run
+from gannet.trained.run import load_run
 from gannet.training import Trainer
 from tests.door_support import run_main
 

@@ -9,7 +9,7 @@ import pytest
 
 from gannet.cli import main
 from gannet.config import Config
-from gannet.configfiles import BUNDLED_DIR, bundled_configs, find_config
+from gannet.config.presets import BUNDLED_DIR, bundled_configs, find_config
 from gannet.errors import GannetError
 
 REPO = Path(__file__).resolve().parents[1]

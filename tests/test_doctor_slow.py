@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gannet.config import Config
-from gannet.configfiles import find_config
+from gannet.config.presets import find_config
 from gannet.doctor import doctor
 from gannet.training import run_hooks, start_run
 from gannet.training.hooks import Curves, SampleGrids

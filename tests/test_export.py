@@ -19,8 +19,8 @@ from gannet.commands.export import FORMAT_CHOICES, PRECISION_CHOICES
 from gannet.config import Config
 from gannet.data import Dataset
 from gannet.errors import GannetError
-from gannet.exporting import FORMATS, PRECISIONS, compiler_missing, load_exported
-from gannet.run import load_run
+from gannet.trained.exporting import FORMATS, PRECISIONS, compiler_missing, load_exported
+from gannet.trained.run import load_run
 from gannet.training import start_run
 from tests.conftest import TINY_STYLEGAN
 

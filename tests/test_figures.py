@@ -26,7 +26,7 @@ from gannet.figures import (
     neighbour_layout,
     samples_with_neighbours,
 )
-from gannet.run import Run
+from gannet.trained.run import Run
 
 TINY = [
     "model.g_hidden=[16]",

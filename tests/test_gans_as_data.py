@@ -19,11 +19,11 @@ from gannet.data import Dataset, load_dataset
 from gannet.data.balanced import balanced_indices
 from gannet.errors import GannetError
 from gannet.metrics.base import METRICS
-from gannet.run import load_run
-from gannet.synthset import folder_names, read_labelled_npz
+from gannet.trained.run import load_run
+from gannet.trained.synthset import folder_names, read_labelled_npz
+from gannet.trained.truncation import with_truncation
 from gannet.training import start_run
 from gannet.training.hooks import Checkpoints, StatusFile
-from gannet.truncation import with_truncation
 from tests.conftest import tiny_labelled
 
 

@@ -16,7 +16,7 @@ from gannet.cli import main
 from gannet.config import Config
 from gannet.data import Dataset
 from gannet.errors import GannetError
-from gannet.io import remove_stale_temporaries
+from gannet.files.atomic import remove_stale_temporaries
 from gannet.training import Hook, read_checkpoint, resume_run, run_hooks, start_run
 from tests.conftest import mixture_config
 
@@ -224,7 +224,7 @@ def test_a_full_disk_mid_run_keeps_the_checkpoint_and_says_failed(
     config = tmp_path / "c.toml"
     small("train.checkpoint_every=100").save(config)
     run = tmp_path / "run"
-    import gannet.io
+    import gannet.files.atomic
 
     real_replace = os.replace
     calls = {"n": 0}
@@ -236,7 +236,7 @@ def test_a_full_disk_mid_run_keeps_the_checkpoint_and_says_failed(
                 raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(gannet.io.os, "replace", replace)
+    monkeypatch.setattr(gannet.files.atomic.os, "replace", replace)
     assert main(["train", str(config), "--out", str(run)]) == 2
     err = capsys.readouterr().err
     assert "No space left on device" in err and "checkpoint.pt" in err

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-import gannet.io as io_mod
-from gannet.io import atomic_write, atomic_write_bytes
+import gannet.files.atomic as io_mod
+from gannet.files.atomic import atomic_write, atomic_write_bytes
 
 
 def record_os_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
-    """Log gannet.io's os.fsync and os.replace calls (fsync with the path of its fd)."""
+    """Log gannet.files.atomic's os.fsync and os.replace calls (fsync with the path of its fd)."""
     calls: list[tuple[str, Any]] = []
     real_fsync, real_replace = os.fsync, os.replace
 

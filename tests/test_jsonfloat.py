@@ -1,4 +1,4 @@
-"""gannet.jsonfloat: non-finite floats are written as JSON null and read back as NaN."""
+"""gannet.files.jsonfloat: non-finite floats are written as JSON null and read back as NaN."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from gannet.jsonfloat import from_json_float, json_float
+from gannet.files.jsonfloat import from_json_float, json_float
 
 
 @pytest.mark.parametrize("v", [0.0, -1.5, 1e300, 3])

@@ -6,7 +6,7 @@ import torch
 import gannet
 from gannet.config import Config
 from gannet.errors import GannetError
-from gannet.losses import LOSSES, game_value, make_loss
+from gannet.game.losses import LOSSES, game_value, make_loss
 
 
 def test_registry_names():

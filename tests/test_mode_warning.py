@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from gannet.config import Config
 from gannet.data.synthetic import mixture_2d_modes
-from gannet.rundir import read_metrics
+from gannet.files.rundir import read_metrics
 from gannet.training import Trainer, resume_run, start_run
 from gannet.training.hooks import LiveDoctor, ModeMonitor
 from gannet.training.hooks.modes import MODE_CHECK_SAMPLES

@@ -18,6 +18,7 @@ from gannet.cli import main
 from gannet.config import Config
 from gannet.data.synthetic import mixture_2d_modes, mixture_2d_sample
 from gannet.errors import GannetError
+from gannet.files.samplefile import load_points_npz
 from gannet.metrics import METRICS
 from gannet.metrics.modes import (
     ClassStats,
@@ -29,7 +30,6 @@ from gannet.metrics.modes import (
     mixture_mode_stats,
     mode_stats,
 )
-from gannet.samplefile import load_points_npz
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from gannet.config import OptimConfig
-from gannet.optim import PaperSchedule, PaperSGD, make_optimizer, momentum_at
+from gannet.game.optim import PaperSchedule, PaperSGD, make_optimizer, momentum_at
 
 
 def test_paper_momentum_rule():

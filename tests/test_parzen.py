@@ -12,6 +12,7 @@ import torch
 from scipy.special import logsumexp
 
 from gannet.errors import GannetError
+from gannet.files.samplefile import load_samples_npz
 from gannet.metrics import METRICS
 from gannet.metrics import parzen as P
 from gannet.metrics.parzen import (
@@ -19,7 +20,6 @@ from gannet.metrics.parzen import (
     parzen_evaluate,
     parzen_log_likelihood,
 )
-from gannet.samplefile import load_samples_npz
 
 ATOL = 1e-6
 

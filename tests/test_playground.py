@@ -27,8 +27,8 @@ import numpy as np
 import pytest
 import torch
 
-from gannet import theory
 from gannet.cli import main as cli_main
+from gannet.paper import theory
 from gannet.playground import PlaygroundServer, analytic_step
 from tests.playground_support import (
     launch_browser,

@@ -17,10 +17,10 @@ import torch
 from gannet import load_run
 from gannet.cli import main as cli_main
 from gannet.figures.interpolation import interpolate
+from gannet.files.pictures import image_grid
 from gannet.models import sample_noise
 from gannet.playground import PlaygroundServer
 from gannet.playground.explorer import ANCHORS, MAX_IMAGES
-from gannet.plotting import image_grid
 from tests.explorer_support import decode, explorer_server, make_runs, tree_digest
 from tests.playground_support import post, request, running_server
 

@@ -14,8 +14,8 @@ import pytest
 import torch
 from scipy.integrate import trapezoid
 
-from gannet import theory
 from gannet.cli import main as cli_main
+from gannet.paper import theory
 from gannet.playground import PlaygroundServer
 from gannet.playground.analytic import DRAWN_POINTS, DataDensity, analytic_state
 from gannet.playground.live import LiveSession

@@ -15,8 +15,8 @@ import pytest
 import torch
 from scipy.integrate import trapezoid
 
-from gannet import theory
 from gannet.cli import main as cli_main
+from gannet.paper import theory
 from gannet.playground import PlaygroundServer
 from gannet.playground.analytic import DRAWN_POINTS
 from gannet.playground.live import LiveSession

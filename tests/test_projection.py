@@ -14,13 +14,13 @@ from gannet.data import Dataset
 from gannet.errors import GannetError
 from gannet.figures.walk import loop_path
 from gannet.models.stylegan_layers import NoiseInput
-from gannet.projection import Settings, load_target, project, read_latent
-from gannet.projection.optimise import noise_regularizer
-from gannet.run import load_run
+from gannet.trained.projection import Settings, load_target, project, read_latent
+from gannet.trained.projection.optimise import noise_regularizer
+from gannet.trained.run import load_run
+from gannet.trained.video import count_frames, video_available
 from gannet.training import start_run
 from gannet.training.hooks.checkpoints import Checkpoints
 from gannet.training.hooks.status import StatusFile
-from gannet.video import count_frames, video_available
 from tests.conftest import TINY_STYLEGAN
 from tests.conftest import tiny_labelled as labelled
 from tests.door_support import assert_one_error_line, run_main

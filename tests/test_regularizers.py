@@ -13,7 +13,7 @@ from torch import nn
 import gannet
 from gannet.config import Config, LossConfig
 from gannet.errors import GannetError
-from gannet.regularizers import (
+from gannet.game.regularizers import (
     apply_spectral_norm,
     clip_value,
     clip_weights_,

@@ -9,7 +9,7 @@ import pytest
 
 from gannet.cli import main
 from gannet.config import Config
-from gannet.reproduce import read_scores, render_table, schedule_overrides, summarize
+from gannet.paper.reproduce import read_scores, render_table, schedule_overrides, summarize
 
 from .conftest import mnist_dir
 

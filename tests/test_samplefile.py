@@ -1,4 +1,4 @@
-"""gannet.samplefile: the one writer and reader of sample archives (.npz)."""
+"""gannet.files.samplefile: the one writer and reader of sample archives (.npz)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gannet.errors import GannetError
-from gannet.samplefile import (
+from gannet.files.samplefile import (
     load_points_npz,
     load_samples_npz,
     read_samples_npz,

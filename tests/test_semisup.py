@@ -16,7 +16,7 @@ from gannet.cli import main
 from gannet.config import Config
 from gannet.data import Dataset
 from gannet.errors import GannetError
-from gannet.losses import SemiSupervised, make_loss
+from gannet.game.losses import SemiSupervised, make_loss
 from gannet.training import SemiSupervisedTrainer, resume_run, start_run, trainer_class
 from gannet.training.semisup import d_ema_decay, labelled_rows
 

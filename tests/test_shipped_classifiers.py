@@ -115,7 +115,7 @@ def documented(name: str) -> float:
 def test_fresh_install_offline_fid_equals_the_documented_value(
     fresh: Path, tmp_path: Path, mnist_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gannet.samplefile import write_samples_npz
+    from gannet.files.samplefile import write_samples_npz
 
     monkeypatch.setenv("GANNET_DATA", str(mnist_path.parent))
     samples = tmp_path / "fixed.npz"
@@ -137,7 +137,7 @@ def test_fresh_install_offline_fid_equals_the_documented_value(
 def test_modes_work_with_the_shipped_classifier(
     fresh: Path, tmp_path: Path, mnist_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gannet.samplefile import write_samples_npz
+    from gannet.files.samplefile import write_samples_npz
 
     monkeypatch.setenv("GANNET_DATA", str(mnist_path.parent))
     samples = tmp_path / "fixed.npz"

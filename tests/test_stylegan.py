@@ -17,12 +17,12 @@ from gannet.config import Config, ModelConfig
 from gannet.data import Dataset
 from gannet.errors import GannetError
 from gannet.figures import style_bands, style_mixing_images
+from gannet.game.regularizers import r1_penalty
 from gannet.models import build_discriminator, build_generator
 from gannet.models.conditional import ConcatDiscriminator, ProjectionDiscriminator
 from gannet.models.stylegan import StyleDiscriminator, StyleGenerator
 from gannet.models.stylegan_layers import MinibatchStddev, ModulatedConv2d, modulated_weight
-from gannet.regularizers import r1_penalty
-from gannet.run import load_run
+from gannet.trained.run import load_run
 from gannet.training import Hook, Trainer, resume_run, start_run
 from gannet.training.hooks import Checkpoints, StatusFile
 from tests.conftest import TINY_STYLEGAN, tiny_labelled

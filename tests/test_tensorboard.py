@@ -9,7 +9,7 @@ import pytest
 
 import gannet
 from gannet.errors import GannetError
-from gannet.rundir import METRICS, read_metrics
+from gannet.files.rundir import METRICS, read_metrics
 from gannet.training import resume_run, start_run
 from gannet.training.hooks.tensorboard import FOLDER, scalar_tag, scalars
 from tests.test_train import small

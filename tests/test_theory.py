@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gannet.errors import GannetError
-from gannet.theory import (
+from gannet.paper.theory import (
     LOG_2,
     MINUS_LOG_4,
     criterion_for_gaussians,

@@ -14,7 +14,7 @@ import gannet
 from gannet.config import Config
 from gannet.data import Dataset
 from gannet.errors import GannetError
-from gannet.rundir import read_metrics
+from gannet.files.rundir import read_metrics
 from gannet.training import epoch_permutation, resume_run, start_run
 
 

@@ -122,7 +122,7 @@ def test_sample_seed_range(tiny_run: tuple[Path, Path], tmp_path: Path, capsys) 
 def test_sample_n_is_bounded_by_available_memory(
     tiny_run: tuple[Path, Path], tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gannet.memory
+    import gannet.trained.memory
 
     _, run = tiny_run
     out = tmp_path / "s.png"
@@ -130,7 +130,7 @@ def test_sample_n_is_bounded_by_available_memory(
     assert_one_error_line(code, err, f"--n {10**13} needs about", "GiB", "use --n")
     assert not out.exists()
     # 100 2-D samples take 100 * 2 * 4 bytes * COPIES: refused with 1 KiB free.
-    monkeypatch.setattr(gannet.memory, "available_memory", lambda: 1024)
+    monkeypatch.setattr(gannet.trained.memory, "available_memory", lambda: 1024)
     code, _, err = run_main(["sample", str(run), "--n", "100", "--out", str(out)], capsys)
     line = assert_one_error_line(code, err, "--n 100 needs about")
     assert "use --n 32 or fewer" in line  # 1024 // (2 * 4 * 4)

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from gannet.config import Config
-from gannet.configfiles import find_config
+from gannet.config.presets import find_config
 from gannet.data import Dataset
-from gannet.run import Run, load_run
+from gannet.trained.run import Run, load_run
 from gannet.training import resume_run, start_run
 
 
@@ -59,7 +59,7 @@ def average(
     """Average G uniformly over the run's snapshots of epochs first..last and write the
     checkpoint (``gannet average RUN --from FIRST --to LAST``); returns its path, for
     ``load_run(run_dir, checkpoint=path)``."""
-    from gannet.averaging import write_average
+    from gannet.trained.averaging import write_average
 
     return write_average(run_dir, first, last, out)[0]
 
@@ -76,8 +76,8 @@ def export(
 ) -> Path:
     """Write the run's G for inference (``gannet export RUN --out OUT``): format pt2, aoti,
     onnx or torchscript (from ``out``'s name unless given), precision fp32, bf16 or int8;
-    return the file. Open it again with :func:`gannet.exporting.load_exported`."""
-    from gannet.exporting import export_generator
+    return the file. Open it again with :func:`gannet.trained.exporting.load_exported`."""
+    from gannet.trained.exporting import export_generator
 
     export_generator(
         run_dir, out, format, checkpoint, ema=ema, precision=precision, truncation=truncation

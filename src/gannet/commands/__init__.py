@@ -18,7 +18,7 @@ def add_raw_argument(p: argparse.ArgumentParser) -> None:
 
 
 def add_truncation_argument(p: argparse.ArgumentParser) -> None:
-    """``--truncation PSI``: the truncation trick (:mod:`gannet.truncation`)."""
+    """``--truncation PSI``: the truncation trick (:mod:`gannet.trained.truncation`)."""
     p.add_argument(
         "--truncation",
         type=float,

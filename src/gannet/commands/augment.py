@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from gannet.commands import add_raw_argument, add_truncation_argument
+from gannet.config.ranges import MAX_INT
 from gannet.errors import GannetError
-from gannet.ranges import MAX_INT
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,9 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _augment(args: argparse.Namespace) -> int:
-    from gannet.run import load_run
-    from gannet.rundir import refuse_run_file
-    from gannet.synthset import (
+    from gannet.files.rundir import refuse_run_file
+    from gannet.trained.run import load_run
+    from gannet.trained.synthset import (
         check_out,
         dataset_class_names,
         sample_balanced,
@@ -44,7 +44,7 @@ def _augment(args: argparse.Namespace) -> int:
         write_class_folders,
         write_labelled_npz,
     )
-    from gannet.truncation import with_truncation
+    from gannet.trained.truncation import with_truncation
 
     out = Path(args.out)
     if args.per_class < 1:

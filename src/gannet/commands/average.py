@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _average(args: argparse.Namespace) -> int:
-    from gannet.averaging import write_average
+    from gannet.trained.averaging import write_average
 
     path, window = write_average(args.run, args.first, args.last, args.out)
     print(

@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _configs(args: argparse.Namespace) -> int:
-    from gannet.configfiles import BUNDLED_DIR, bundled_configs, require_bundled
+    from gannet.config.presets import BUNDLED_DIR, bundled_configs, require_bundled
 
     if args.name:
         print(require_bundled(args.name).path.read_text(encoding="utf-8"), end="")

@@ -17,7 +17,7 @@ from gannet.commands.evaluate_selftest import add_selftest_parser
 from gannet.config import DataConfig
 from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
+from gannet.files.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from gannet.metrics.classifier import DatasetClassifier
@@ -87,10 +87,10 @@ def _validation_rows(spec: str, data: Dataset) -> torch.Tensor:
 
 
 def _parzen(args: argparse.Namespace) -> int:
-    from gannet.memory import check_samples_fit
+    from gannet.files.samplefile import load_samples_npz
     from gannet.metrics.parzen import parzen_evaluate
-    from gannet.run import load_run
-    from gannet.samplefile import load_samples_npz
+    from gannet.trained.memory import check_samples_fit
+    from gannet.trained.run import load_run
 
     if args.samples < 1:
         raise GannetError("--samples must be at least 1")
@@ -232,15 +232,15 @@ def _classifier_for(name: str, data_dir: str, train: bool) -> DatasetClassifier:
 def _modes(args: argparse.Namespace) -> int:
     import time
 
-    from gannet.memory import check_samples_fit
+    from gannet.files.samplefile import load_points_npz, load_samples_npz
     from gannet.metrics.classifier import SUPPORTED
     from gannet.metrics.modes import (
         LITERATURE_SAMPLES,
         classifier_mode_stats,
         mixture_mode_stats,
     )
-    from gannet.run import load_run
-    from gannet.samplefile import load_points_npz, load_samples_npz
+    from gannet.trained.memory import check_samples_fit
+    from gannet.trained.run import load_run
 
     if args.samples is not None and args.samples < 1:
         raise GannetError("--samples must be at least 1")

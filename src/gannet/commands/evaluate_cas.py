@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 from gannet.commands import add_raw_argument, add_truncation_argument
+from gannet.config.ranges import MAX_INT
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
-from gannet.ranges import MAX_INT
+from gannet.files.atomic import atomic_write_bytes
 
 
 def add_cas_parser(metrics: argparse._SubParsersAction) -> None:
@@ -46,13 +46,13 @@ def add_cas_parser(metrics: argparse._SubParsersAction) -> None:
 def _cas(args: argparse.Namespace) -> int:
     from gannet.config import DataConfig
     from gannet.data import load_dataset
-    from gannet.memory import check_samples_fit
+    from gannet.files.rundir import refuse_run_file
     from gannet.metrics.base import METRICS
     from gannet.metrics.cas import classifier_name
-    from gannet.run import load_run
-    from gannet.rundir import refuse_run_file
-    from gannet.synthset import sample_balanced
-    from gannet.truncation import with_truncation
+    from gannet.trained.memory import check_samples_fit
+    from gannet.trained.run import load_run
+    from gannet.trained.synthset import sample_balanced
+    from gannet.trained.truncation import with_truncation
 
     if args.samples < 0:
         raise GannetError(

@@ -11,8 +11,8 @@ from pathlib import Path
 from gannet.config import DataConfig
 from gannet.data import load_dataset
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
-from gannet.losses import SEMI_SUPERVISED
+from gannet.files.atomic import atomic_write_bytes
+from gannet.game.losses import SEMI_SUPERVISED
 
 
 def add_classify_parser(metrics: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def add_classify_parser(metrics: argparse._SubParsersAction) -> None:
 
 def _classify(args: argparse.Namespace) -> int:
     from gannet.metrics.classify import classification_error
-    from gannet.run import load_run
+    from gannet.trained.run import load_run
 
     t0 = time.perf_counter()
     run = load_run(args.run, checkpoint=args.checkpoint)

@@ -15,7 +15,7 @@ import numpy as np
 
 from gannet.commands import add_raw_argument
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
+from gannet.files.atomic import atomic_write_bytes
 
 _HELP = {
     "fid": "Fréchet distance of feature statistics (FID with --extractor inception)",
@@ -109,7 +109,7 @@ def _parse_source(spec: str, args: argparse.Namespace) -> _Source:
 
     path = Path(spec).expanduser()
     if (path.is_dir() and (path / "checkpoint.pt").is_file()) or (path / "config.toml").is_file():
-        from gannet.run import load_run
+        from gannet.trained.run import load_run
 
         run = load_run(path, checkpoint=args.checkpoint, ema=not args.raw)
         weights = "EMA" if run.uses_ema else "raw"
@@ -144,7 +144,7 @@ def _features(src: _Source, extractor: Any, args: argparse.Namespace, ref: bool)
         x = src.run.sample(args.samples, seed=args.seed, labels=args.label)
         shape = tuple(x.shape[1:])
     elif src.kind == "npz":
-        from gannet.samplefile import load_samples_npz
+        from gannet.files.samplefile import load_samples_npz
 
         assert src.path is not None
         x = load_samples_npz(src.path)

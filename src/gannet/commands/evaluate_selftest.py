@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gannet.commands.evaluate_features import add_extractor_arguments
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
+from gannet.files.atomic import atomic_write_bytes
 
 
 def add_selftest_parser(metrics: argparse._SubParsersAction) -> None:

@@ -55,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from gannet.exporting import export_generator
+    from gannet.trained.exporting import export_generator
 
     info = export_generator(
         args.run,

@@ -170,8 +170,8 @@ def _png(path: str) -> Path:
 
 def _samples(args: argparse.Namespace) -> int:
     from gannet.figures import image_shape, png_scale, samples_with_neighbours
-    from gannet.plotting import save_png
-    from gannet.run import load_run
+    from gannet.files.pictures import save_png
+    from gannet.trained.run import load_run
 
     out = _png(args.out)
     if args.n < 1 or args.cols < 2:
@@ -190,8 +190,8 @@ def _samples(args: argparse.Namespace) -> int:
 
 def _interpolate(args: argparse.Namespace) -> int:
     from gannet.figures import image_shape, interpolation_grid, png_scale
-    from gannet.plotting import save_png
-    from gannet.run import load_run
+    from gannet.files.pictures import save_png
+    from gannet.trained.run import load_run
 
     if (args.out is None) == (args.animate is None):
         raise GannetError("give --out FILE.png (a grid) or --animate WALK.gif|WALK.mp4 (a walk)")
@@ -221,10 +221,10 @@ MAX_FRAMES = 3_000
 
 def _animate(args: argparse.Namespace) -> int:
     from gannet.figures.walk import frames_of, latent_walk, seed_walk
-    from gannet.projection import read_latent
-    from gannet.projection.files import scale_for
-    from gannet.run import load_run
-    from gannet.video import check_animation_path, count_frames, write_animation
+    from gannet.trained.projection import read_latent
+    from gannet.trained.projection.files import scale_for
+    from gannet.trained.run import load_run
+    from gannet.trained.video import check_animation_path, count_frames, write_animation
 
     out = check_animation_path(args.animate)
     steps = 24 if args.steps is None else args.steps
@@ -253,8 +253,8 @@ def _animate(args: argparse.Namespace) -> int:
 
 def _classes(args: argparse.Namespace) -> int:
     from gannet.figures import class_samples, image_shape, png_scale
-    from gannet.plotting import image_grid, save_png, save_samples
-    from gannet.run import load_run
+    from gannet.files.pictures import image_grid, save_png, save_samples
+    from gannet.trained.run import load_run
 
     out = _png(args.out)
     if args.n is not None and args.n < 1:
@@ -274,9 +274,9 @@ def _classes(args: argparse.Namespace) -> int:
 
 def _style_mixing(args: argparse.Namespace) -> int:
     from gannet.figures import image_shape, png_scale, style_mixing_grid
-    from gannet.plotting import save_png
-    from gannet.run import load_run
-    from gannet.truncation import check_truncation
+    from gannet.files.pictures import save_png
+    from gannet.trained.run import load_run
+    from gannet.trained.truncation import check_truncation
 
     out = _png(args.out)
     if args.rows < 1 or args.cols < 1:

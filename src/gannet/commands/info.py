@@ -117,7 +117,7 @@ def verdict_line(run_dir: Path, evals: dict[str, dict[str, Any]]) -> str:
 
 def _info(args: argparse.Namespace) -> int:
     from gannet.config import Config
-    from gannet.rundir import CONFIG, METRICS, read_status, require_run_dir
+    from gannet.files.rundir import CONFIG, METRICS, read_status, require_run_dir
 
     run_dir = require_run_dir(args.run)
     status = read_status(run_dir)

@@ -17,9 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "playground",
         help="serve an interactive page of the GAN game",
         description="Serve the gannet playground: the game of Goodfellow et al. (2014) between "
-        "two bell curves, computed analytically with gannet.theory, and a live view of gannet's "
-        "trainer on 1-D and 2-D toy data; with --runs, a latent explorer of trained runs. Works "
-        "offline. Stop with Ctrl-C.",
+        "two bell curves, computed analytically with gannet.paper.theory, and a live view of "
+        "gannet's trainer on 1-D and 2-D toy data; with --runs, a latent explorer of trained "
+        "runs. Works offline. Stop with Ctrl-C.",
     )
     p.add_argument(
         "--port", type=int, default=8765, help="port to listen on (default 8765; 0 = any free port)"

@@ -6,8 +6,8 @@ import argparse
 import math
 
 from gannet.commands import add_raw_argument
+from gannet.config.ranges import MAX_INT
 from gannet.errors import GannetError
-from gannet.ranges import MAX_INT
 
 MAX_STEPS = 100_000
 """The most optimisation steps ``--steps`` accepts."""
@@ -52,8 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _project(args: argparse.Namespace) -> int:
-    from gannet.projection import Settings, project_files
-    from gannet.run import load_run
+    from gannet.trained.projection import Settings, project_files
+    from gannet.trained.run import load_run
 
     if not 1 <= args.steps <= MAX_STEPS:
         raise GannetError(f"--steps must be an integer from 1 to {MAX_STEPS}, got {args.steps}")

@@ -75,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _table1(args: argparse.Namespace) -> int:
-    from gannet.reproduce import Table1Settings, reproduce_table1
+    from gannet.paper.reproduce import Table1Settings, reproduce_table1
 
     if args.samples < 1:
         raise GannetError("--samples must be at least 1")

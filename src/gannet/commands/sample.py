@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from gannet.commands import add_raw_argument, add_truncation_argument
+from gannet.config.ranges import MAX_INT
 from gannet.errors import GannetError
-from gannet.ranges import MAX_INT
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -51,12 +51,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from gannet.memory import check_samples_fit
+    from gannet.files.pictures import save_samples
+    from gannet.files.samplefile import write_samples_npz
     from gannet.models.ddpm import set_sampling
-    from gannet.plotting import save_samples
-    from gannet.run import load_run
-    from gannet.samplefile import write_samples_npz
-    from gannet.truncation import with_truncation
+    from gannet.trained.memory import check_samples_fit
+    from gannet.trained.run import load_run
+    from gannet.trained.truncation import with_truncation
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".npz"):

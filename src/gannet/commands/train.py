@@ -71,7 +71,7 @@ def _train(args: argparse.Namespace) -> int:
 def _config(args: argparse.Namespace) -> tuple[Config | None, list[str]]:
     """The config to start (None when resuming) and the overrides, as the user gave them."""
     from gannet.config import Config
-    from gannet.configfiles import find_config
+    from gannet.config.presets import find_config
 
     overrides = list(args.overrides)
     if args.data_dir:
@@ -126,7 +126,7 @@ def _run_worker(args: argparse.Namespace) -> int:
 
 def _launch(args: argparse.Namespace) -> int:
     """Check what can be checked here, then start ``--nproc`` processes."""
-    from gannet.rundir import CONFIG, default_run_dir, require_run_dir
+    from gannet.files.rundir import CONFIG, default_run_dir, require_run_dir
     from gannet.training.accumulate import micro_batches
     from gannet.training.distributed import World
     from gannet.training.launch import launch

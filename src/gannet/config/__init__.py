@@ -4,7 +4,8 @@ A config has five sections (``data``, ``model``, ``loss``, ``optim``, ``train``)
 read from TOML, changed by ``section.key=value`` overrides, and every key, type and range is
 checked: an unknown key, a wrong type or a value out of range raises :class:`GannetError`
 naming the key (and the allowed range). Each field's range is declared beside it with
-:func:`gannet.ranges.ranged`; :func:`check_config` checks a config built in Python the same way.
+:func:`gannet.config.ranges.ranged`; :func:`check_config` checks a config built in Python
+the same way.
 Defaults are the paper's MNIST setup (see ``configs/mnist-paper.toml``).
 """
 
@@ -20,6 +21,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import tomli_w
 
+from gannet.config.ranges import check_value
 from gannet.config.sections import (
     DataConfig,
     LossConfig,
@@ -28,7 +30,6 @@ from gannet.config.sections import (
     TrainConfig,
 )
 from gannet.errors import GannetError
-from gannet.ranges import check_value
 
 __all__ = [
     "Config",
@@ -113,7 +114,7 @@ class Config:
         return tomli_w.dumps(self.to_dict())
 
     def save(self, path: str | Path) -> None:
-        from gannet.io import atomic_write_bytes
+        from gannet.files.atomic import atomic_write_bytes
 
         atomic_write_bytes(Path(path), self.to_toml().encode())
 

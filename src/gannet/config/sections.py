@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gannet.ranges import MAX_INT, limits, ranged
+from gannet.config.ranges import MAX_INT, limits, ranged
 
 
 @dataclass
@@ -273,11 +273,11 @@ class TrainConfig:
     augment: str = ""
     """DiffAugment (Zhao et al., 2020), images only: comma-separated policies from color,
     translation, cutout applied differentiably to every image D sees in training, real and
-    generated ('' = off; see gannet.augment)."""
+    generated ('' = off; see gannet.game.augment)."""
     augment_p: float | Literal["ada"] = ranged(1.0, 0, 1, note='or "ada"')
     """The probability that each train.augment policy is applied to each image (1 =
     DiffAugment: always), or "ada": adapted during training from D's overfitting (Karras et
-    al., 2020; see gannet.ada and docs/diffaugment.md), starting at 0 and checkpointed."""
+    al., 2020; see gannet.game.ada and docs/diffaugment.md), starting at 0 and checkpointed."""
     ada_target: float = ranged(0.6, 0, 1, open_high=True)
     """ADA: the target of r_t = E[sign(D(x_real))] (the paper's 0.6)."""
     ada_interval: int = ranged(4, 1, 10_000)

@@ -90,7 +90,7 @@ def read_cache(path: Path, files: int, size: int) -> Decoded | None:
 
 def write_cache(path: Path, decoded: Decoded) -> None:
     """Write ``decoded`` to ``path`` atomically; an unwritable cache is skipped silently."""
-    from gannet.io import atomic_write
+    from gannet.files.atomic import atomic_write
 
     def write(f: object) -> None:
         np.savez(

@@ -24,7 +24,7 @@ PNG_NAME = "doctor.png"
 
 def context_of(config: object) -> Context:
     """The detectors' :class:`Context` of a run's config."""
-    from gannet.losses import make_loss
+    from gannet.game.losses import make_loss
 
     loss = config.loss.name  # type: ignore[attr-defined]
     log_every = config.train.log_every  # type: ignore[attr-defined]
@@ -71,7 +71,7 @@ def doctor(run: str | Path, samples: bool = True) -> Report:
     """Diagnose the run in folder ``run``: a :class:`Report` with one finding per detector.
     ``samples=False`` skips the checks that load the checkpoint and the data."""
     from gannet.config import Config
-    from gannet.rundir import CONFIG, METRICS, read_status, require_run_dir
+    from gannet.files.rundir import CONFIG, METRICS, read_status, require_run_dir
 
     run_dir = require_run_dir(run)
     status = read_status(run_dir)
@@ -108,7 +108,7 @@ def doctor(run: str | Path, samples: bool = True) -> Report:
 def write_report(report: Report) -> list[Path]:
     """Write RUN/eval/doctor.json, RUN/doctor.png and RUN/doctor.html; returns the paths."""
     from gannet.doctor.figures import draw, html
-    from gannet.io import atomic_write_bytes, write_error
+    from gannet.files.atomic import atomic_write_bytes, write_error
 
     run_dir = Path(report.run)
     out = run_dir / "eval" / JSON_NAME

@@ -46,7 +46,7 @@ def draw(report: Report, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gannet.plotting import save_figure
+    from gannet.files.pictures import save_figure
 
     n = max(len(report.findings), 1)
     cols = 3
@@ -69,7 +69,7 @@ def pair(failing: Finding, healthy: Finding, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gannet.plotting import save_figure
+    from gannet.files.pictures import save_figure
 
     fig, axes = plt.subplots(1, 2, figsize=(8, 2.6), dpi=70)
     panel(axes[0], failing, "broken run, ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from gannet.jsonfloat import json_float
+from gannet.files.jsonfloat import json_float
 
 Severity = Literal["ok", "warning", "failing"]
 """ok: nothing wrong found; warning: a sign to watch; failing: the run is failing that way."""
@@ -123,7 +123,8 @@ class Report:
 
 
 def strict_json(value: Any) -> Any:
-    """``value`` with every NaN or infinite float as None (JSON null: :mod:`gannet.jsonfloat`)."""
+    """``value`` with every NaN or infinite float as None (JSON null:
+    :mod:`gannet.files.jsonfloat`)."""
     if isinstance(value, float):
         return json_float(value)
     if isinstance(value, dict):

@@ -48,7 +48,7 @@ def gather(run_dir: Path) -> SampleEvidence:
     """Load the run's checkpoint and data and draw the evidence (GannetError when either
     cannot be loaded: the caller reports what it could not judge)."""
     from gannet.data import load_dataset
-    from gannet.run import load_run
+    from gannet.trained.run import load_run
 
     run = load_run(run_dir)
     data = load_dataset(run.config.data, progress="none")

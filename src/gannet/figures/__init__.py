@@ -18,7 +18,7 @@
 :mod:`~gannet.figures.common` holds what several of them share. The image figures work for
 every image run (any (C, H, W), grayscale or RGB); runs on vector data (1-D, 2-D) raise
 :class:`GannetError`. All arrays returned are uint8 (H, W, C) pictures, ready for
-:func:`gannet.plotting.save_png`.
+:func:`gannet.files.pictures.save_png`.
 """
 
 from gannet.figures.classes import class_grid, class_samples

@@ -8,13 +8,13 @@ import math
 import torch
 
 from gannet.errors import GannetError
-from gannet.run import Run
+from gannet.trained.run import Run
 
 SQRT3 = math.sqrt(3.0)
 """The uniform prior's support is [-sqrt 3, sqrt 3] (unit variance)."""
 
 PAD = 2
-"""White pixels between images, as in :func:`gannet.plotting.image_grid`."""
+"""White pixels between images, as in :func:`gannet.files.pictures.image_grid`."""
 
 
 def image_shape(run: Run | tuple[int, ...]) -> tuple[int, int, int]:

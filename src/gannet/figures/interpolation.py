@@ -7,9 +7,9 @@ import torch
 
 from gannet.errors import GannetError
 from gannet.figures.common import PAD, SQRT3, generate, image_shape, noise_generator
+from gannet.files.pictures import image_grid
 from gannet.models import sample_noise
-from gannet.plotting import image_grid
-from gannet.run import Run
+from gannet.trained.run import Run
 
 
 def interpolate(

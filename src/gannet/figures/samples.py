@@ -12,8 +12,8 @@ import torch
 from gannet.config import DataConfig
 from gannet.errors import GannetError
 from gannet.figures.common import PAD, image_shape
-from gannet.plotting import image_grid
-from gannet.run import Run
+from gannet.files.pictures import image_grid
+from gannet.trained.run import Run
 
 NEIGHBOUR_COLOUR = (255, 204, 0)
 """The outline of the nearest-neighbour column (the paper outlines it in yellow)."""

@@ -10,10 +10,10 @@ import torch
 
 from gannet.errors import GannetError
 from gannet.figures.common import PAD, image_shape, noise_generator
+from gannet.files.pictures import image_grid
 from gannet.models import sample_noise
 from gannet.models.stylegan import StyleGenerator
-from gannet.plotting import image_grid
-from gannet.run import Run
+from gannet.trained.run import Run
 
 BANDS = ("coarse", "middle", "fine")
 """The three bands of layers, from the 4 x 4 layers up: each a third of G's w inputs."""

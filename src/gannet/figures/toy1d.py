@@ -174,7 +174,7 @@ def _record(
     jsd_start: float,
 ) -> Toy1DHistory:
     """Drive the trainer step by step (its own Algorithm 1 iteration), capturing frames."""
-    from gannet.theory import gaussian_pdf
+    from gannet.paper.theory import gaussian_pdf
 
     dc = tr.config.data
     z_arrows = np.asarray(-SQRT3 + (np.arange(ARROWS) + 0.5) * (2 * SQRT3 / ARROWS), np.float64)
@@ -253,7 +253,7 @@ def _g_values(g: torch.nn.Module, z: torch.Tensor) -> FloatArray:
 
 
 def _frame(tr: Trainer, history: Toy1DHistory, label: str) -> Toy1DFrame:
-    from gannet.theory import jsd
+    from gannet.paper.theory import jsd
 
     x = history.x
     gz = _g_values(tr.G, _z_quantiles(4000))

@@ -14,7 +14,7 @@ import numpy as np
 from gannet.errors import GannetError
 from gannet.figures.common import SQRT3
 from gannet.figures.toy1d import Toy1DFrame, Toy1DHistory
-from gannet.plotting import save_figure
+from gannet.files.pictures import save_figure
 
 _PANEL_TEXT = {
     "a": "(a) D partly accurate",
@@ -140,7 +140,7 @@ def _draw_panel(
 ) -> None:
     """One panel in the paper's style: densities and D above the x line, the z line below,
     arrows z -> G(z)."""
-    from gannet.theory import optimal_discriminator
+    from gannet.paper.theory import optimal_discriminator
 
     x = history.x
     z_y, x_y = -0.55, 0.0

@@ -21,12 +21,12 @@ import torch
 from gannet.errors import GannetError
 from gannet.figures.common import SQRT3, generate, image_shape, noise_generator
 from gannet.figures.interpolation import interpolate
+from gannet.files.pictures import image_grid
 from gannet.models import sample_noise
 from gannet.models.stylegan import StyleGenerator
 from gannet.models.stylegan_layers import NoiseInput
-from gannet.plotting import image_grid
-from gannet.projection.files import Latent
-from gannet.run import Run
+from gannet.trained.projection.files import Latent
+from gannet.trained.run import Run
 
 
 def loop_path(keys: torch.Tensor, steps: int, spherical: bool) -> torch.Tensor:

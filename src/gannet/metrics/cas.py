@@ -26,7 +26,7 @@ from torch import Tensor
 
 from gannet.data.balanced import balanced_indices
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
+from gannet.files.atomic import atomic_write_bytes
 from gannet.metrics.base import METRICS
 
 SampleFn = Callable[[Tensor, int], Tensor]

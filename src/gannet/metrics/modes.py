@@ -48,7 +48,7 @@ import torch
 from torch import Tensor
 
 from gannet.errors import GannetError
-from gannet.jsonfloat import from_json_float, json_float
+from gannet.files.jsonfloat import from_json_float, json_float
 from gannet.metrics.base import METRICS, as_batch
 
 if TYPE_CHECKING:  # pragma: no cover

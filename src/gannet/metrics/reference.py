@@ -78,7 +78,7 @@ def reference_features(
 
 
 def _save(path: Path, features: np.ndarray) -> None:
-    from gannet.io import atomic_write_bytes
+    from gannet.files.atomic import atomic_write_bytes
 
     buffer = io.BytesIO()
     np.savez(buffer, features=features)

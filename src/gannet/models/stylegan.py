@@ -141,7 +141,7 @@ class StyleGenerator(nn.Module):
     """z (B, z_dim) -> images (B, C, H, H) in [0, 1] (clamped in eval mode).
 
     ``G(z, truncation=psi)`` applies the truncation trick (None or 1 = off); the
-    ``supports_truncation`` flag is what :mod:`gannet.truncation` looks for."""
+    ``supports_truncation`` flag is what :mod:`gannet.trained.truncation` looks for."""
 
     supports_truncation = True
 

@@ -1,7 +1,7 @@
 """``gannet playground``: an interactive page for the GAN game of Goodfellow et al. (2014).
 
 Two views: the game analytically (two Gaussians, the optimal discriminator D*, C(G) and the
-JSD from :mod:`gannet.theory`, with gradient steps on C(G)), and the game for real (gannet's
+JSD from :mod:`gannet.paper.theory`, with gradient steps on C(G)), and the game for real (gannet's
 own trainer on 1-D and 2-D toy data, streamed live). Standard library HTTP server, plain
 HTML/CSS/JavaScript page, no network access needed.
 

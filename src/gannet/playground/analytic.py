@@ -1,5 +1,5 @@
 """The playground's analytic view: the game between a data density and a Gaussian generator,
-computed with :mod:`gannet.theory`.
+computed with :mod:`gannet.paper.theory`.
 
 p_data is a Gaussian N(mu_data, sd_data^2), a mixture of bell curves, or a density drawn with
 the mouse (:class:`DataDensity`); p_g = N(mu_g, sd_g^2). :func:`analytic_state` gives both
@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import trapezoid
 
-from gannet import theory
 from gannet.errors import GannetError
+from gannet.paper import theory
 
 __all__ = [
     "ANALYTIC_DEFAULTS",
@@ -52,7 +52,7 @@ DRAWN_POINTS = 121
 MAX_COMPONENTS = 6
 """Bell curves in a mixture."""
 GRID_POINTS = 4001
-"""Points of the integration grid (as :func:`gannet.theory.gaussian_grid`)."""
+"""Points of the integration grid (as :func:`gannet.paper.theory.gaussian_grid`)."""
 CONVERGED_GAP = 2e-6
 """C(G) within this of -log 4: converged."""
 STILL = 1e-6
@@ -125,7 +125,7 @@ class DataDensity:
 
     def grid(self, mu_g: float, sd_g: float) -> FloatArray:
         """The integration grid for this data and N(mu_g, sd_g^2): ±8 std around every bell
-        curve (:func:`gannet.theory.gaussian_grid`), and all of the drawn range."""
+        curve (:func:`gannet.paper.theory.gaussian_grid`), and all of the drawn range."""
         if self.kind == "drawn":
             # A fixed lattice (4001 points over the drawn range, extended by whole cells to
             # cover G's ±8 std), so C(G) is a smooth function of (mu_g, sd_g).
@@ -167,12 +167,12 @@ def analytic_state(
     n: int = DISPLAY_POINTS,
     data: DataDensity | None = None,
 ) -> dict[str, Any]:
-    """Everything the analytic view shows, computed with :mod:`gannet.theory`.
+    """Everything the analytic view shows, computed with :mod:`gannet.paper.theory`.
 
     ``data`` replaces N(mu_data, sd_data^2) when given. C(G), the JSD and the gradient are
     integrals on :meth:`DataDensity.grid` (for Gaussian data the library's own grid
-    :func:`gannet.theory.gaussian_grid`, ±8 std, 4001 points, so C(G) is exactly
-    :func:`gannet.theory.criterion_for_gaussians`); the curves are the densities and
+    :func:`gannet.paper.theory.gaussian_grid`, ±8 std, 4001 points, so C(G) is exactly
+    :func:`gannet.paper.theory.criterion_for_gaussians`); the curves are the densities and
     D*(x) = p_data / (p_data + p_g) evaluated pointwise on the display grid ``x_min..x_max``.
     """
     if not x_min < x_max:
@@ -227,7 +227,7 @@ def analytic_step(
 
     The spread moves in log space (so it stays positive): mu <- mu - lr dC/dmu,
     log sd <- log sd - lr sd dC/dsd (the chain rule). Both are clipped to the page's ranges.
-    Uses :func:`gannet.theory.criterion_gradient_gaussian_g` (exact, not finite differences).
+    Uses :func:`gannet.paper.theory.criterion_gradient_gaussian_g` (exact, not finite differences).
     """
     if data is None:
         data = DataDensity.gaussian(mu_data, sd_data)

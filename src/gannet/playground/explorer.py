@@ -7,7 +7,7 @@ Nothing here writes a file: runs are read with :func:`gannet.load_run` (and thei
 **The seam for an exported G.** A frame comes from a :class:`FrameSource`: the noise's size and
 prior, the classes, whether truncation applies, and ``generate(z, labels, psi)``.
 :func:`open_source` returns :class:`EagerSource` (G as ``gannet.load_run`` rebuilds it, in eval
-mode, no gradients); a source over an exported G (``gannet.exporting.load_exported``) needs
+mode, no gradients); a source over an exported G (``gannet.trained.exporting.load_exported``) needs
 only those four answers and ``generate``, and ``open_source`` is the one place to choose it.
 """
 
@@ -29,7 +29,7 @@ import torch
 from PIL import Image
 
 from gannet.errors import GannetError
-from gannet.rundir import CHECKPOINT, CONFIG, METRICS, is_run_dir
+from gannet.files.rundir import CHECKPOINT, CONFIG, METRICS, is_run_dir
 
 __all__ = [
     "ANCHORS",
@@ -82,8 +82,8 @@ class EagerSource:
     """A run's G (the EMA average when it kept one) as :func:`gannet.load_run` builds it."""
 
     def __init__(self, path: Path) -> None:
-        from gannet.run import load_run
-        from gannet.truncation import supports_truncation
+        from gannet.trained.run import load_run
+        from gannet.trained.truncation import supports_truncation
 
         with torch.random.fork_rng(devices=[]):  # building G draws initial weights
             run = load_run(path)
@@ -149,7 +149,7 @@ def render(
     pad: int = 2,
 ) -> Frame:
     """G over the rows of ``z`` as a grid of ``cols`` columns, timed (generating, encoding)."""
-    from gannet.plotting import image_grid
+    from gannet.files.pictures import image_grid
 
     start = time.perf_counter()
     images = source.generate(z, labels, psi)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from scipy.integrate import trapezoid
 
-from gannet import theory
-from gannet.jsonfloat import json_float
+from gannet.files.jsonfloat import json_float
+from gannet.paper import theory
 
 if TYPE_CHECKING:  # pragma: no cover
     from gannet.training import Trainer

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from torch import nn
 
 from gannet.errors import GannetError
-from gannet.rundir import CHECKPOINT
+from gannet.files.rundir import CHECKPOINT
 from gannet.training.state import Checkpoint, StateDict, read_checkpoint
 
 if TYPE_CHECKING:  # pragma: no cover

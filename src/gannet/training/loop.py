@@ -24,12 +24,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gannet.ada import adaptive_augment
 from gannet.config import Config
 from gannet.data import Dataset, load_dataset
 from gannet.data.base import float_mean
 from gannet.errors import GannetError
-from gannet.optim import linear_lr
+from gannet.game.ada import adaptive_augment
+from gannet.game.optim import linear_lr
 from gannet.training import accumulate
 from gannet.training.batches import Batches
 from gannet.training.distributed import World

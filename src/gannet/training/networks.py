@@ -12,10 +12,10 @@ from torch import Tensor, nn
 
 from gannet.config import Config
 from gannet.errors import GannetError
-from gannet.losses import Loss, make_loss
+from gannet.game.losses import Loss, make_loss
+from gannet.game.optim import PaperSchedule, make_optimizer
+from gannet.game.regularizers import apply_spectral_norm, clip_value, clip_weights_
 from gannet.models import build_discriminator, build_generator
-from gannet.optim import PaperSchedule, make_optimizer
-from gannet.regularizers import apply_spectral_norm, clip_value, clip_weights_
 
 if TYPE_CHECKING:  # pragma: no cover
     from gannet.training.view import TrainerView

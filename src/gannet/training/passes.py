@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from gannet.ada import AdaptiveAugment
-from gannet.augment import diff_augment
 from gannet.config import Config
-from gannet.losses import Loss
+from gannet.game.ada import AdaptiveAugment
+from gannet.game.augment import diff_augment
+from gannet.game.losses import Loss
+from gannet.game.regularizers import clip_weights_, gradient_penalty, r1_penalty
 from gannet.models import sample_noise
-from gannet.regularizers import clip_weights_, gradient_penalty, r1_penalty
 from gannet.training.distributed import World
 from gannet.training.precision import Precision
 

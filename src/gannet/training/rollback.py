@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gannet.errors import GannetError
-from gannet.rundir import (
+from gannet.files.rundir import (
     CHECKPOINT,
     CONFIG,
     METRICS,

@@ -29,7 +29,7 @@ from gannet.config import Config
 from gannet.data import Dataset, load_dataset
 from gannet.data.balanced import balanced_indices
 from gannet.errors import GannetError
-from gannet.losses import DDPM, SEMI_SUPERVISED, SemiSupervised
+from gannet.game.losses import DDPM, SEMI_SUPERVISED, SemiSupervised
 from gannet.training.distributed import World
 from gannet.training.finetune import thaw
 from gannet.training.hooks.base import Hook

@@ -13,8 +13,8 @@ from pathlib import Path
 from gannet.config import Config
 from gannet.data import Dataset
 from gannet.errors import GannetError
-from gannet.io import remove_stale_temporaries, write_error
-from gannet.rundir import (
+from gannet.files.atomic import remove_stale_temporaries, write_error
+from gannet.files.rundir import (
     CHECKPOINT,
     CONFIG,
     METRICS,

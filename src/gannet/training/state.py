@@ -1,7 +1,7 @@
 """The training checkpoint: its one schema, and the capture and restore of the RNG.
 
 This module is the only place that knows a checkpoint's keys. A :class:`Checkpoint` is
-written by :func:`write_checkpoint` (atomically, through :mod:`gannet.checkpoint`) and read
+written by :func:`write_checkpoint` (atomically, through :mod:`gannet.files.checkpoint`) and read
 by :func:`read_checkpoint` (``torch.load(weights_only=True)``: a checkpoint holds tensors and
 primitive values only, so it can never run code). Everything else (``gannet.load_run``,
 averaging, the reproduction driver, the training loop) reads and writes the fields of this
@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gannet.checkpoint import load_weights_file, save_weights_file
 from gannet.errors import GannetError
+from gannet.files.checkpoint import load_weights_file, save_weights_file
 from gannet.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,7 +86,7 @@ class Checkpoint:
     interval that spans a kill and a resume is the same as without the kill (older files
     lack it: that interval then restarts at the resume)."""
     ada: dict[str, Any] | None = None
-    """ADA's p and its interval sums (train.augment_p = "ada"; :mod:`gannet.ada`)."""
+    """ADA's p and its interval sums (train.augment_p = "ada"; :mod:`gannet.game.ada`)."""
     # ---- averages only
     averaged: dict[str, int] | None = None
     """``{"first", "last", "snapshots"}``: the epochs whose snapshots G averages."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
-from gannet.losses import Loss
+from gannet.game.losses import Loss
 
 if TYPE_CHECKING:  # pragma: no cover
     from gannet.training.distributed import World

@@ -5,11 +5,11 @@ gradient penalty with no weight, an unknown loss): one GannetError line each."""
 
 from __future__ import annotations
 
-from gannet.ada import check_ada
-from gannet.augment import check_augment
 from gannet.config import Config, check_config
 from gannet.errors import GannetError
-from gannet.losses import DDPM, SEMI_SUPERVISED, make_loss
+from gannet.game.ada import check_ada
+from gannet.game.augment import check_augment
+from gannet.game.losses import DDPM, SEMI_SUPERVISED, make_loss
 
 
 def validate_config(config: Config) -> None:

@@ -22,10 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch import Tensor, nn
 
-    from gannet.ada import AdaptiveAugment
     from gannet.config import Config
     from gannet.data import Dataset
-    from gannet.losses import Loss
+    from gannet.game.ada import AdaptiveAugment
+    from gannet.game.losses import Loss
     from gannet.training.batches import Batches
     from gannet.training.distributed import World
     from gannet.training.precision import Precision

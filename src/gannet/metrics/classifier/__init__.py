@@ -27,7 +27,7 @@ Cache: ``cache_dir("classifiers") / "<dataset>.pt"`` (``$GANNET_CACHE/classifier
 atomically, with a readable ``<dataset>.json`` beside it. The ``.pt`` file is a plain dict of
 tensors and primitive values loaded with ``torch.load(weights_only=True)``, so it can never
 run code; every problem loading it is one :class:`GannetError` line (the file is written
-and read by :mod:`gannet.checkpoint`'s ``save_weights_file`` / ``load_weights_file``, as
+and read by :mod:`gannet.files.checkpoint`'s ``save_weights_file`` / ``load_weights_file``, as
 training checkpoints are).
 """
 

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gannet.checkpoint import load_weights_file, save_weights_file
 from gannet.errors import GannetError
+from gannet.files.checkpoint import load_weights_file, save_weights_file
 from gannet.metrics.classifier.model import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,

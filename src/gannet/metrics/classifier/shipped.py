@@ -29,8 +29,8 @@ from pathlib import Path
 
 import torch
 
-from gannet.checkpoint import save_weights_file
 from gannet.errors import GannetError
+from gannet.files.checkpoint import save_weights_file
 from gannet.metrics.classifier.model import ImageClassifier, evaluate_accuracy
 from gannet.metrics.classifier.store import (
     FORMAT,

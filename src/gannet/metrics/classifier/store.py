@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 
-from gannet.checkpoint import first_line, load_weights_file, save_weights_file
 from gannet.data.splits import held_out_split  # noqa: F401  (re-exported)
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
+from gannet.files.atomic import atomic_write_bytes
+from gannet.files.checkpoint import first_line, load_weights_file, save_weights_file
 from gannet.metrics.classifier.fit import Recipe, fit_classifier
 from gannet.metrics.classifier.model import (
     DEFAULT_BATCH_SIZE,

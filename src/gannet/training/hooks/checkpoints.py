@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gannet.rundir import CHECKPOINT
+from gannet.files.rundir import CHECKPOINT
 from gannet.training.hooks.base import Hook
 from gannet.training.state import capture, write_checkpoint
 

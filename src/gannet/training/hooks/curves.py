@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gannet.plotting import plot_curves
-from gannet.rundir import METRICS, read_metrics
+from gannet.files.pictures import plot_curves
+from gannet.files.rundir import METRICS, read_metrics
 from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from gannet.doctor.history import Context, History, read_history
 from gannet.doctor.report import RANK
-from gannet.rundir import METRICS
+from gannet.files.rundir import METRICS
 from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover

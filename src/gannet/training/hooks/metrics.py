@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gannet.rundir import METRICS, MetricsLog
+from gannet.files.rundir import METRICS, MetricsLog
 from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from gannet.files.pictures import save_samples
 from gannet.models import sample_noise
-from gannet.plotting import save_samples
 from gannet.training.hooks.base import Hook
 
 if TYPE_CHECKING:  # pragma: no cover

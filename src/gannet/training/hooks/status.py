@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from gannet.errors import GannetError
-from gannet.rundir import STATUS, read_status, write_status
+from gannet.files.rundir import STATUS, read_status, write_status
 from gannet.training.hooks.base import Hook
 from gannet.version import __version__
 

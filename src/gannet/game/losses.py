@@ -10,7 +10,7 @@ For the 2014 losses (``minimax``, ``non-saturating``), D(x) = sigmoid(l(x)) and
 
 The later losses (``wasserstein``, ``wgan-gp``, ``hinge``, ``least-squares``) do not read
 D's output as a probability (``Loss.probabilistic`` is False). Their regularizers (weight
-clipping, gradient penalty, R1, spectral norm) live in :mod:`gannet.regularizers`; see
+clipping, gradient penalty, R1, spectral norm) live in :mod:`gannet.game.regularizers`; see
 docs/losses.md.
 """
 
@@ -91,7 +91,7 @@ class WassersteinGP(Wasserstein):
     """WGAN-GP (Gulrajani, Ahmed, Arjovsky, Dumoulin and Courville, 2017, "Improved Training
     of Wasserstein GANs", algorithm 1): the WGAN costs without clipping, plus the gradient
     penalty lambda * (||grad f(xhat)||_2 - 1)^2 on random interpolates xhat of real and fake
-    samples (:func:`gannet.regularizers.gradient_penalty`; lambda = ``loss.gp_weight``,
+    samples (:func:`gannet.game.regularizers.gradient_penalty`; lambda = ``loss.gp_weight``,
     10 in the paper, with Adam lr 1e-4, betas (0, 0.9) or (0.5, 0.9), n_critic = 5).
     """
 

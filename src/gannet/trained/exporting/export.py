@@ -8,13 +8,13 @@ import torch
 from torch import nn
 
 from gannet.errors import GannetError
-from gannet.exporting.formats import ExportInfo, check_output_path, format_for, missing_for
-from gannet.exporting.precision import in_precision, quantize_onnx, refuse_precision
-from gannet.exporting.writers import WRITERS
-from gannet.io import atomic_write_bytes
-from gannet.run import Run, load_run
-from gannet.rundir import refuse_run_file
-from gannet.truncation import Truncated, check_truncation
+from gannet.files.atomic import atomic_write_bytes
+from gannet.files.rundir import refuse_run_file
+from gannet.trained.exporting.formats import ExportInfo, check_output_path, format_for, missing_for
+from gannet.trained.exporting.precision import in_precision, quantize_onnx, refuse_precision
+from gannet.trained.exporting.writers import WRITERS
+from gannet.trained.run import Run, load_run
+from gannet.trained.truncation import Truncated, check_truncation
 
 
 def export_generator(

@@ -24,8 +24,8 @@ carries a small JSON description (:class:`ExportInfo`) under the key ``gannet``.
 C++ compiler) is one :class:`GannetError` line.
 """
 
-from gannet.exporting.export import export_generator
-from gannet.exporting.formats import (
+from gannet.trained.exporting.export import export_generator
+from gannet.trained.exporting.formats import (
     FORMATS,
     METADATA_KEY,
     PRECISIONS,
@@ -35,7 +35,7 @@ from gannet.exporting.formats import (
     missing_for,
     onnx_missing,
 )
-from gannet.exporting.loaders import ExportedGenerator, detect_format, load_exported
+from gannet.trained.exporting.loaders import ExportedGenerator, detect_format, load_exported
 
 __all__ = [
     "FORMATS",

@@ -1,8 +1,9 @@
 """``gannet project``: find the latent whose image under a run's G matches a given image.
 
-:mod:`~gannet.projection.targets` reads and checks the images, :mod:`~gannet.projection.
-optimise` runs the optimisation (z for every run, w+ and noise images for StyleGAN),
-:mod:`~gannet.projection.files` writes and reads the results. See docs/projection.md.
+:mod:`~gannet.trained.projection.targets` reads and checks the images,
+:mod:`~gannet.trained.projection.optimise` runs the optimisation (z for every run, w+ and
+noise images for StyleGAN),
+:mod:`~gannet.trained.projection.files` writes and reads the results. See docs/projection.md.
 """
 
 from __future__ import annotations
@@ -13,10 +14,17 @@ from pathlib import Path
 from torch import Tensor
 
 from gannet.errors import GannetError
-from gannet.projection.files import Latent, check_outputs, read_latent, write_result
-from gannet.projection.optimise import Features, Result, Settings, describe, project, uses_w_plus
-from gannet.projection.targets import load_target
-from gannet.run import Run
+from gannet.trained.projection.files import Latent, check_outputs, read_latent, write_result
+from gannet.trained.projection.optimise import (
+    Features,
+    Result,
+    Settings,
+    describe,
+    project,
+    uses_w_plus,
+)
+from gannet.trained.projection.targets import load_target
+from gannet.trained.run import Run
 
 __all__ = [
     "Latent",
@@ -81,7 +89,7 @@ def project_files(
     report: Callable[[str], None] = print,
 ) -> list[tuple[Path, Result]]:
     """Project every image file into ``run`` and write the results into ``out`` (see
-    :mod:`gannet.projection.files`). Every image and output path is checked first, so a bad
+    :mod:`gannet.trained.projection.files`). Every image and output path is checked first, so a bad
     one stops the command before anything is computed or written."""
     shape = run_image_shape(run)
     targets: list[Tensor] = [load_target(p, shape, resize) for p in images]

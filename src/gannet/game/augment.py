@@ -125,7 +125,7 @@ def diff_augment(x: Tensor, policy: str | Sequence[str], p: float = 1.0) -> Tens
     sequence of names); no policy returns ``x`` itself. Differentiable with respect to
     ``x``; random parameters from the global torch RNG on ``x``'s device.
 
-    ``p`` < 1 (ADA's strength, :mod:`gannet.ada`): each policy is applied to each image
+    ``p`` < 1 (ADA's strength, :mod:`gannet.game.ada`): each policy is applied to each image
     with probability ``p`` (one U(0, 1) draw per image and policy, before the policy's own
     draws, which are made for the chosen images only); ``p`` <= 0 returns ``x`` itself and
     draws nothing; ``p`` >= 1 is DiffAugment (every policy on every image, no extra draw)."""

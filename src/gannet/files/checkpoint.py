@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from gannet.errors import GannetError
-from gannet.io import atomic_write
+from gannet.files.atomic import atomic_write
 
 # What torch.load raises on a truncated, corrupt or unsafe (non-weights) file.
 _LOAD_ERRORS = (

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
+from gannet.files.atomic import atomic_write_bytes
 
 CONFIG = "config.toml"
 CHECKPOINT = "checkpoint.pt"

@@ -25,7 +25,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from gannet.config import LossConfig
 from gannet.errors import GannetError
-from gannet.losses import make_loss
+from gannet.game.losses import make_loss
 
 Critic = Callable[[Tensor], Tensor]
 """x (B, *sample_shape) -> D's raw outputs (B,) or (B, 1)."""

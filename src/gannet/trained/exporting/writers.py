@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from gannet.errors import GannetError
-from gannet.exporting.formats import METADATA_KEY, ExportInfo
+from gannet.trained.exporting.formats import METADATA_KEY, ExportInfo
 
 INPUT_NAMES = ("z", "y")
 

@@ -46,7 +46,7 @@ from gannet.figures.common import SQRT3
 from gannet.models import sample_noise
 from gannet.models.stylegan import StyleGenerator
 from gannet.models.stylegan_layers import NoiseInput
-from gannet.run import Run
+from gannet.trained.run import Run
 
 NOISE_RAMP = 0.75
 """StyleGAN: the fraction of the steps during which w is perturbed."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gannet.errors import GannetError
 
-BUNDLED_DIR = Path(__file__).resolve().parent / "configs"
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "configs"
 """Where the bundled TOML configs are installed."""
 
 SUFFIX = ".toml"

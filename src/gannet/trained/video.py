@@ -2,7 +2,7 @@
 with its own ffmpeg binary (imageio-ffmpeg), the optional ``video`` extra
 (``pip install 'gannet[video]'``).
 
-The file is encoded in memory and written atomically (:mod:`gannet.io`), so a failed or
+The file is encoded in memory and written atomically (:mod:`gannet.files.atomic`), so a failed or
 interrupted write leaves no partial file. Pillow merges a GIF frame identical to the one
 before it into that frame (adding their durations), so a GIF of a still stretch has fewer
 frames than were given; :func:`count_frames` reads the count back.
@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
+from gannet.files.atomic import atomic_write_bytes
 
 FORMATS = (".gif", ".mp4")
 """The animation formats by file extension."""

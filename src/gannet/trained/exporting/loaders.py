@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from gannet.errors import GannetError
-from gannet.exporting.formats import METADATA_KEY, ExportInfo, onnx_missing
-from gannet.exporting.writers import first_line, quiet
+from gannet.trained.exporting.formats import METADATA_KEY, ExportInfo, onnx_missing
+from gannet.trained.exporting.writers import first_line, quiet
 
 Runner = Callable[..., Any]
 
@@ -78,7 +78,7 @@ def detect_format(path: Path) -> str:
 
 
 def load_exported(path: str | Path, threads: int | None = None) -> ExportedGenerator:
-    """Open a file written by :func:`gannet.exporting.export_generator`, any format (read
+    """Open a file written by :func:`gannet.trained.exporting.export_generator`, any format (read
     from its content). ``threads`` sets ONNX Runtime's threads; the torch formats use
     PyTorch's (``torch.set_num_threads``)."""
     path = Path(path)

@@ -1,5 +1,5 @@
 """A trained run, loaded for use (:func:`load_run`): its config, G (the EMA average when kept),
-D and metrics. The folder's layout is described in :mod:`gannet.rundir`."""
+D and metrics. The folder's layout is described in :mod:`gannet.files.rundir`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from torch import nn
 
 from gannet.config import Config
 from gannet.errors import GannetError
-from gannet.rundir import (
+from gannet.files.rundir import (
     CHECKPOINT,
     CONFIG,
     METRICS,
@@ -162,7 +162,7 @@ def load_run(
     g = build_generator(config.model, shape, num_classes=num_classes)
     d = build_discriminator(config.model, shape, num_classes=num_classes)
     if config.loss.spectral_norm:  # its weights are stored as parametrizations
-        from gannet.regularizers import apply_spectral_norm
+        from gannet.game.regularizers import apply_spectral_norm
 
         with torch.random.fork_rng(devices=[]):  # u, v are loaded below: leave the RNG alone
             apply_spectral_norm(d)

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
-from gannet.plotting import image_grid, save_png
-from gannet.projection.optimise import Result
-from gannet.video import encode_animation, video_available
+from gannet.files.atomic import atomic_write_bytes
+from gannet.files.pictures import image_grid, save_png
+from gannet.trained.projection.optimise import Result
+from gannet.trained.video import encode_animation, video_available
 
 SUFFIXES = (".npz", "-reconstruction.png", "-progress.png")
 """The files written for every image (the progress video comes on top, when available)."""

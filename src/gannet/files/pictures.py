@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gannet.io import atomic_write
+from gannet.files.atomic import atomic_write
 
 
 def image_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:

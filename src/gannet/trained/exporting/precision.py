@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from gannet.errors import GannetError
-from gannet.exporting.formats import METADATA_KEY, ExportInfo
-from gannet.exporting.writers import first_line, quiet
+from gannet.trained.exporting.formats import METADATA_KEY, ExportInfo
+from gannet.trained.exporting.writers import first_line, quiet
 
 
 class InBFloat16(nn.Module):

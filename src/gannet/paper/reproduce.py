@@ -22,14 +22,14 @@ from typing import Any
 import tomli_w
 import torch
 
-from gannet.averaging import average_snapshots
 from gannet.config import Config, DataConfig
 from gannet.data import Dataset, load_dataset
 from gannet.errors import GannetError
-from gannet.io import atomic_write_bytes
+from gannet.files.atomic import atomic_write_bytes
 from gannet.metrics.parzen import ParzenResult, parzen_evaluate
 from gannet.metrics.scores import classifier_fid
-from gannet.run import CONFIG, Run, is_run_dir, load_run, read_status
+from gannet.trained.averaging import average_snapshots
+from gannet.trained.run import CONFIG, Run, is_run_dir, load_run, read_status
 
 # Table 1 of the paper: (model, MNIST mean, MNIST s.e., TFD mean, TFD s.e.).
 PAPER_TABLE1: list[tuple[str, float, float, float, float]] = [
@@ -64,7 +64,7 @@ class Table1Settings:
     target: float = PAPER_MNIST_TARGET
     average: list[int] = field(default_factory=list)
     """Also score G averaged uniformly over the snapshots of the last N epochs, for each N
-    (:mod:`gannet.averaging`); the runs then keep a snapshot every epoch."""
+    (:mod:`gannet.trained.averaging`); the runs then keep a snapshot every epoch."""
 
 
 AUTHORS_D_COST_SCALE = 0.5

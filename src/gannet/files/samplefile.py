@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from gannet.errors import GannetError
-from gannet.io import atomic_write
+from gannet.files.atomic import atomic_write
 
 __all__ = [
     "SampleArray",

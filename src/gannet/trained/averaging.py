@@ -16,8 +16,8 @@ import re
 from pathlib import Path
 
 from gannet.errors import GannetError
-from gannet.run import require_run_dir
-from gannet.rundir import refuse_run_file
+from gannet.files.rundir import refuse_run_file
+from gannet.trained.run import require_run_dir
 from gannet.training.hooks.snapshots import SNAPSHOTS
 from gannet.training.state import Checkpoint, StateDict, read_checkpoint, write_checkpoint
 

@@ -18,7 +18,7 @@ from torch import nn
 from gannet.errors import GannetError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.run import Run
+    from gannet.trained.run import Run
 
 
 def supports_truncation(generator: nn.Module) -> bool:

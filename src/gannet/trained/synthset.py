@@ -26,10 +26,10 @@ import torch
 from PIL import Image
 
 from gannet.errors import GannetError
-from gannet.io import atomic_write, write_error
+from gannet.files.atomic import atomic_write, write_error
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gannet.run import Run
+    from gannet.trained.run import Run
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "mnist": tuple(str(i) for i in range(10)),
@@ -77,7 +77,7 @@ def balanced_labels(num_classes: int, per_class: int) -> torch.Tensor:
 def sample_balanced(run: Run, per_class: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(images, labels): ``per_class`` samples of every class of a conditional run, from
     noise seeded by ``seed``; an unconditional run is refused in one line."""
-    from gannet.memory import check_samples_fit
+    from gannet.trained.memory import check_samples_fit
 
     if not run.config.model.conditional or run.num_classes < 1:
         raise GannetError(
