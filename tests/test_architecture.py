@@ -106,3 +106,25 @@ def test_modules_are_small_and_the_loop_class_is_under_300_lines() -> None:
     (trainer,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Trainer"]
     assert trainer.end_lineno is not None
     assert trainer.end_lineno - trainer.lineno + 1 < 300
+
+
+TOP_LEVEL_MODULES = {
+    "__init__.py",  # the public API's names
+    "__main__.py",  # python -m gannet
+    "api.py",  # the Python API
+    "cli.py",  # the command line
+    "errors.py",  # GannetError, shared by all
+    "registry.py",  # the Registry class behind every registry
+    "version.py",
+    "moved.py",  # old import paths of modules that moved into packages
+}
+
+
+def test_the_top_level_holds_only_the_front_doors_and_shared_basics() -> None:
+    """Everything else lives in a package named for what it holds (docs/architecture.md):
+    a new single-file module at the top of src/gannet/ belongs in one of them."""
+    found = {p.name for p in PACKAGE.glob("*.py")}
+    assert found == TOP_LEVEL_MODULES, (
+        f"new top-level modules {sorted(found - TOP_LEVEL_MODULES)}: move them into a package "
+        f"(see docs/architecture.md); gone: {sorted(TOP_LEVEL_MODULES - found)}"
+    )

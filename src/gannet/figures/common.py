@@ -3,15 +3,15 @@ run makes images, seeding the figures' noise and running G over it in batches.""
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from gannet.errors import GannetError
+from gannet.models.noise import UNIFORM_BOUND
 from gannet.trained.run import Run
 
-SQRT3 = math.sqrt(3.0)
-"""The uniform prior's support is [-sqrt 3, sqrt 3] (unit variance)."""
+SQRT3 = UNIFORM_BOUND
+"""The uniform prior's support is [-sqrt 3, sqrt 3] (unit variance):
+:data:`gannet.models.noise.UNIFORM_BOUND`."""
 
 PAD = 2
 """White pixels between images, as in :func:`gannet.files.pictures.image_grid`."""

@@ -6,6 +6,9 @@ import math
 
 import torch
 
+UNIFORM_BOUND = math.sqrt(3.0)
+"""The uniform prior's support is [-sqrt 3, sqrt 3]: unit variance."""
+
 
 def sample_noise(
     n: int,
@@ -17,7 +20,7 @@ def sample_noise(
     """Draw n noise vectors: 'uniform' on [-sqrt(3), sqrt(3)] (unit variance, the paper's
     MNIST setup) or 'normal' N(0, I)."""
     if kind == "uniform":
-        a = math.sqrt(3.0)
+        a = UNIFORM_BOUND
         z = torch.rand(n, z_dim, device=device, generator=generator)
         return z.mul_(2 * a).sub_(a)
     if kind == "normal":

@@ -42,8 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gannet.figures.common import SQRT3
 from gannet.models import sample_noise
+from gannet.models.noise import UNIFORM_BOUND
 from gannet.models.stylegan import StyleGenerator
 from gannet.models.stylegan_layers import NoiseInput
 from gannet.trained.run import Run
@@ -225,7 +225,7 @@ def project_z(run: Run, objective: Objective, s: Settings, label: int | None) ->
         opt.step()
         if mc.noise == "uniform":
             with torch.no_grad():
-                z.clamp_(-SQRT3, SQRT3)
+                z.clamp_(-UNIFORM_BOUND, UNIFORM_BOUND)
     with torch.no_grad():
         final = render(z.detach(), chosen).clamp(0, 1)
     return finish("z", z.detach()[0], chosen, [], final, objective, history, strip, frames)
