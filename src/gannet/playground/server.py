@@ -41,7 +41,6 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from gannet.errors import GannetError
+from gannet.playground.context import Route
 from gannet.playground.explorer import Explorer
 from gannet.playground.explorer_routes import EXPLORER_GET_ROUTES, EXPLORER_POST_ROUTES
 from gannet.playground.fields import ApiError, parse_json_object, short_repr
@@ -83,7 +83,6 @@ _STATIC = {
     "/explorer.js": ("explorer.js", "text/javascript; charset=utf-8"),
 }
 
-Route = Callable[["PlaygroundServer", dict[str, Any]], dict[str, Any]]
 GET_ROUTES: dict[str, Route] = {**PAGE_GET_ROUTES, **EXPLORER_GET_ROUTES}
 POST_ROUTES: dict[str, Route] = {**PAGE_POST_ROUTES, **EXPLORER_POST_ROUTES}
 
@@ -331,7 +330,10 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
 
 class PlaygroundServer(ThreadingHTTPServer):
     """The playground's HTTP server. Bound on creation; run it with :meth:`serve_forever`
-    (blocking) or :meth:`start` (a daemon thread); :meth:`close` stops it and ends sessions."""
+    (blocking) or :meth:`start` (a daemon thread); :meth:`close` stops it and ends sessions.
+
+    It is the :class:`~gannet.playground.context.RouteContext` every route gets: its
+    ``sessions``, ``explorer`` and ``training`` lock."""
 
     daemon_threads = True
     allow_reuse_address = True
