@@ -3,8 +3,8 @@
 Standard library only (:class:`http.server.ThreadingHTTPServer`). Routes (the API itself is
 :mod:`gannet.playground.routes`):
 
-``GET /`` (also ``/index.html``, ``/app.js``, ``/style.css``)
-    The page, from the package's ``static/`` folder.
+``GET /`` (also ``/index.html``, ``/style.css`` and the page's ES modules, ``/main.js`` ...)
+    The page, from the package's ``static/`` folder: only the files named in PAGE_FILES.
 ``GET /api/health``
     ``{"ok": true, "version": ...}``.
 ``GET /api/analytic?mu_data=&sd_data=&mu_g=&sd_g=[&x_min=&x_max=&n=]``
@@ -60,6 +60,7 @@ __all__ = [
     "BODY_TIMEOUT",
     "DEFAULT_PORT",
     "MAX_BODY_BYTES",
+    "PAGE_FILES",
     "ApiError",
     "PlaygroundHandler",
     "PlaygroundServer",
@@ -75,12 +76,19 @@ IDLE_TIMEOUT = 10.0
 BACKLOG = 128
 """Connections the listening socket queues before refusing (64 parallel clients fit)."""
 
+_MODULES = """main state api format plot analytic density live live-plot share
+    explorer explorer-runs explorer-pad"""
+PAGE_FILES = ("index.html", "style.css", *(f"{m}.js" for m in _MODULES.split()))
+"""The files of static/ the server answers, an allow-list: the page, its style sheet and its
+ES modules (main.js is the entry; index.html loads it, it imports the others)."""
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",  # ES modules need a JavaScript MIME type
+}
 _STATIC = {
-    "/": ("index.html", "text/html; charset=utf-8"),
-    "/index.html": ("index.html", "text/html; charset=utf-8"),
-    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
-    "/style.css": ("style.css", "text/css; charset=utf-8"),
-    "/explorer.js": ("explorer.js", "text/javascript; charset=utf-8"),
+    "/": ("index.html", _TYPES[".html"]),
+    **{f"/{name}": (name, _TYPES[Path(name).suffix]) for name in PAGE_FILES},
 }
 
 GET_ROUTES: dict[str, Route] = {**PAGE_GET_ROUTES, **EXPLORER_GET_ROUTES}
