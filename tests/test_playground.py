@@ -30,6 +30,7 @@ import torch
 from gannet.cli import main as cli_main
 from gannet.paper import theory
 from gannet.playground import PlaygroundServer, analytic_step
+from gannet.playground.server import PAGE_FILES
 from tests.playground_support import (
     launch_browser,
     open_page,
@@ -42,7 +43,7 @@ from tests.playground_support import (
 )
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "gannet" / "playground" / "static"
-STATIC_FILES = ["app.js", "explorer.js", "index.html", "style.css"]
+STATIC_FILES = sorted(PAGE_FILES)
 
 server = pytest.fixture(scope="module")(running_server)
 browser = pytest.fixture(scope="module")(launch_browser)
@@ -188,10 +189,10 @@ def test_static_page_is_self_contained(server: PlaygroundServer) -> None:
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert "default-src 'self'" in headers["Content-Security-Policy"]
     html = body["text"]
-    assert 'src="app.js"' in html and 'href="style.css"' in html
-    assert '<script type="module" src="explorer.js">' in html  # an ES module, as it is
+    assert 'href="style.css"' in html
+    assert '<script type="module" src="main.js">' in html  # ES modules, as they are
     for name, kind in (
-        ("app.js", "text/javascript"),
+        ("main.js", "text/javascript"),
         ("explorer.js", "text/javascript"),
         ("style.css", "text/css"),
     ):

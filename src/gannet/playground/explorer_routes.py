@@ -30,34 +30,26 @@ import math
 import time
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
 from gannet.errors import GannetError
+from gannet.playground.context import Route, RouteContext
 from gannet.playground.explorer import (
     ANCHORS,
     MAX_IMAGES,
     MAX_VALUES,
-    Explorer,
     FrameSource,
     render,
 )
 from gannet.playground.fields import ApiError, Field, integer, number, parse, short_repr
 
-__all__ = ["EXPLORER_GET_ROUTES", "EXPLORER_POST_ROUTES", "ExplorerHost"]
+__all__ = ["EXPLORER_GET_ROUTES", "EXPLORER_POST_ROUTES"]
 
 MAX_SPAN = 20.0
 """Widest window on the plane, in units of the two samples."""
 UV_RANGE = 50.0
-
-
-class ExplorerHost(Protocol):
-    """What the routes need of the server: the explorer and the lock that serialises work
-    on torch's global RNG (loading a run builds modules)."""
-
-    explorer: Explorer
-    training: Any
 
 
 _FRAME = {
@@ -87,7 +79,7 @@ _PATH_SPEC = {
 _POINT_SPEC = {**_FRAME, **_SEED, "index": integer(0, 0, ANCHORS - 1), "z": Field("any", [])}
 
 
-def _path(host: ExplorerHost, run_id: str) -> Path:
+def _path(host: RouteContext, run_id: str) -> Path:
     if host.explorer.root is None:
         raise ApiError(
             "no runs folder: start the playground with --runs DIR to explore trained runs",
@@ -102,7 +94,7 @@ def _path(host: ExplorerHost, run_id: str) -> Path:
     return path
 
 
-def _open(host: ExplorerHost, run_id: str) -> FrameSource:
+def _open(host: RouteContext, run_id: str) -> FrameSource:
     path = _path(host, run_id)
     try:
         # Loading builds modules and forks torch's global RNG meanwhile: not while a live
@@ -157,7 +149,7 @@ def _bounded(source: FrameSource, z: torch.Tensor) -> torch.Tensor:
 
 
 def _frame(
-    host: ExplorerHost, a: dict[str, Any], source: FrameSource, z: torch.Tensor, cols: int
+    host: RouteContext, a: dict[str, Any], source: FrameSource, z: torch.Tensor, cols: int
 ) -> dict[str, Any]:
     n = len(z)
     values = n * math.prod(source.sample_shape)
@@ -179,7 +171,7 @@ def _frame(
 # --------------------------------------------------------------------------- the routes
 
 
-def explorer_runs(host: ExplorerHost, query: dict[str, Any]) -> dict[str, Any]:
+def explorer_runs(host: RouteContext, query: dict[str, Any]) -> dict[str, Any]:
     parse(query, {}, strings=True)
     ex = host.explorer
     return {
@@ -189,7 +181,7 @@ def explorer_runs(host: ExplorerHost, query: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def explorer_open(host: ExplorerHost, body: dict[str, Any]) -> dict[str, Any]:
+def explorer_open(host: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
     a = parse(body, {"run": Field("string")}, strings=False)
     source = _open(host, a["run"])
     return {
@@ -206,14 +198,14 @@ def explorer_open(host: ExplorerHost, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def explorer_samples(host: ExplorerHost, body: dict[str, Any]) -> dict[str, Any]:
+def explorer_samples(host: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
     a = parse(body, _SAMPLES_SPEC, strings=False)
     source = _open(host, a["run"])
     z = _anchors(source, a["seed"])[: a["count"]]
     return _frame(host, a, source, z, min(8, a["count"]))
 
 
-def explorer_plane(host: ExplorerHost, body: dict[str, Any]) -> dict[str, Any]:
+def explorer_plane(host: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
     a = parse(body, _PLANE_SPEC, strings=False)
     source = _open(host, a["run"])
     anchors = _anchors(source, a["seed"]).double()
@@ -244,7 +236,7 @@ def _pairs(raw: Any) -> list[tuple[int, int]]:
     return out
 
 
-def explorer_path(host: ExplorerHost, body: dict[str, Any]) -> dict[str, Any]:
+def explorer_path(host: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
     from gannet.figures.interpolation import interpolate
 
     a = parse(body, _PATH_SPEC, strings=False)
@@ -266,7 +258,7 @@ def explorer_path(host: ExplorerHost, body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def explorer_point(host: ExplorerHost, body: dict[str, Any]) -> dict[str, Any]:
+def explorer_point(host: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
     a = parse(body, _POINT_SPEC, strings=False)
     source = _open(host, a["run"])
     raw = a["z"]
@@ -286,8 +278,8 @@ def explorer_point(host: ExplorerHost, body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-EXPLORER_GET_ROUTES = {"/api/explorer/runs": explorer_runs}
-EXPLORER_POST_ROUTES = {
+EXPLORER_GET_ROUTES: dict[str, Route] = {"/api/explorer/runs": explorer_runs}
+EXPLORER_POST_ROUTES: dict[str, Route] = {
     "/api/explorer/open": explorer_open,
     "/api/explorer/samples": explorer_samples,
     "/api/explorer/plane": explorer_plane,

@@ -1,15 +1,15 @@
 """The playground's JSON API: one function per route, from checked input to an answer.
 
-Each route takes the server (for its sessions and training lock) and the request's fields (a
-query string's or a JSON body's) and returns a JSON-able dict, or raises
-:class:`~gannet.playground.fields.ApiError`. The HTTP layer is
-:mod:`gannet.playground.server`.
+Each route takes the server, typed as a :class:`~gannet.playground.context.RouteContext` (for
+its sessions and training lock), and the request's fields (a query string's or a JSON body's)
+and returns a JSON-able dict, or raises :class:`~gannet.playground.fields.ApiError`. The HTTP
+layer, :mod:`gannet.playground.server`, imports these tables; this module does not import it.
 """
 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gannet.errors import GannetError
 from gannet.playground.analytic import (
@@ -23,11 +23,9 @@ from gannet.playground.analytic import (
     analytic_step,
     step_feedback,
 )
+from gannet.playground.context import Route, RouteContext
 from gannet.playground.fields import ApiError, Field, choice, integer, number, parse
 from gannet.playground.live import LIVE_DATA, LIVE_LOSSES, LiveSession
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gannet.playground.server import PlaygroundServer
 
 __all__ = ["GET_ROUTES", "POST_ROUTES"]
 
@@ -98,14 +96,14 @@ def _numbers(what: str, values: Any) -> tuple[float, ...]:
         raise ApiError(f"{what}: {e}") from None
 
 
-def health(server: PlaygroundServer, query: dict[str, Any]) -> dict[str, Any]:
+def health(server: RouteContext, query: dict[str, Any]) -> dict[str, Any]:
     import gannet
 
     parse(query, {}, strings=True)
     return {"ok": True, "version": gannet.__version__}
 
 
-def analytic(server: PlaygroundServer, query: dict[str, Any]) -> dict[str, Any]:
+def analytic(server: RouteContext, query: dict[str, Any]) -> dict[str, Any]:
     a = parse(query, _ANALYTIC_SPEC, strings=True)
     try:
         return analytic_state(**a)
@@ -113,7 +111,7 @@ def analytic(server: PlaygroundServer, query: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(str(e)) from None
 
 
-def analytic_post(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, Any]:
+def analytic_post(server: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
     a = parse(body, _ANALYTIC_POST_SPEC, strings=False)
     a["data"] = _data_density(a["data"], a["mu_data"], a["sd_data"])
     try:
@@ -122,7 +120,7 @@ def analytic_post(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, A
         raise ApiError(str(e)) from None
 
 
-def analytic_train(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, Any]:
+def analytic_train(server: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
     a = parse(body, _STEP_SPEC, strings=False)
     data = _data_density(a["data"], a["mu_data"], a["sd_data"])
     try:
@@ -139,7 +137,7 @@ def analytic_train(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, 
         raise ApiError(str(e)) from None
 
 
-def live_start(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, Any]:
+def live_start(server: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
     a = parse(body, _START_SPEC, strings=False)
     if a["data"] != "painted" and a["points"]:
         raise ApiError("field 'points' goes with data 'painted' only")
@@ -158,7 +156,7 @@ def live_start(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, Any]
     return state
 
 
-def _session(server: PlaygroundServer, session_id: str) -> LiveSession:
+def _session(server: RouteContext, session_id: str) -> LiveSession:
     session = server.sessions.get(session_id)
     if session is None:
         raise ApiError(
@@ -169,7 +167,7 @@ def _session(server: PlaygroundServer, session_id: str) -> LiveSession:
     return session
 
 
-def live_step(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, Any]:
+def live_step(server: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
     a = parse(body, _SESSION_STEP_SPEC, strings=False)
     session = _session(server, a["session"])
     with server.training, session.lock:
@@ -177,7 +175,7 @@ def live_step(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, Any]:
         return session.state()
 
 
-def live_phase(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, Any]:
+def live_phase(server: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
     a = parse(body, _SESSION_SPEC, strings=False)
     session = _session(server, a["session"])
     with server.training, session.lock:
@@ -185,15 +183,15 @@ def live_phase(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, Any]
         return session.state()
 
 
-def live_stop(server: PlaygroundServer, body: dict[str, Any]) -> dict[str, Any]:
+def live_stop(server: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
     a = parse(body, _SESSION_SPEC, strings=False)
     if not server.sessions.remove(a["session"]):
         raise ApiError(f"no live session {a['session'][:40]!r}", HTTPStatus.NOT_FOUND)
     return {"stopped": a["session"]}
 
 
-GET_ROUTES = {"/api/health": health, "/api/analytic": analytic}
-POST_ROUTES = {
+GET_ROUTES: dict[str, Route] = {"/api/health": health, "/api/analytic": analytic}
+POST_ROUTES: dict[str, Route] = {
     "/api/analytic": analytic_post,
     "/api/analytic/step": analytic_train,
     "/api/live/start": live_start,

@@ -3,8 +3,8 @@
 Standard library only (:class:`http.server.ThreadingHTTPServer`). Routes (the API itself is
 :mod:`gannet.playground.routes`):
 
-``GET /`` (also ``/index.html``, ``/app.js``, ``/style.css``)
-    The page, from the package's ``static/`` folder.
+``GET /`` (also ``/index.html``, ``/style.css`` and the page's ES modules, ``/main.js`` ...)
+    The page, from the package's ``static/`` folder: only the files named in PAGE_FILES.
 ``GET /api/health``
     ``{"ok": true, "version": ...}``.
 ``GET /api/analytic?mu_data=&sd_data=&mu_g=&sd_g=[&x_min=&x_max=&n=]``
@@ -41,7 +41,6 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from gannet.errors import GannetError
+from gannet.playground.context import Route
 from gannet.playground.explorer import Explorer
 from gannet.playground.explorer_routes import EXPLORER_GET_ROUTES, EXPLORER_POST_ROUTES
 from gannet.playground.fields import ApiError, parse_json_object, short_repr
@@ -60,6 +60,7 @@ __all__ = [
     "BODY_TIMEOUT",
     "DEFAULT_PORT",
     "MAX_BODY_BYTES",
+    "PAGE_FILES",
     "ApiError",
     "PlaygroundHandler",
     "PlaygroundServer",
@@ -75,15 +76,21 @@ IDLE_TIMEOUT = 10.0
 BACKLOG = 128
 """Connections the listening socket queues before refusing (64 parallel clients fit)."""
 
+_MODULES = """main state api format plot analytic density live live-plot share
+    explorer explorer-runs explorer-pad"""
+PAGE_FILES = ("index.html", "style.css", *(f"{m}.js" for m in _MODULES.split()))
+"""The files of static/ the server answers, an allow-list: the page, its style sheet and its
+ES modules (main.js is the entry; index.html loads it, it imports the others)."""
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",  # ES modules need a JavaScript MIME type
+}
 _STATIC = {
-    "/": ("index.html", "text/html; charset=utf-8"),
-    "/index.html": ("index.html", "text/html; charset=utf-8"),
-    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
-    "/style.css": ("style.css", "text/css; charset=utf-8"),
-    "/explorer.js": ("explorer.js", "text/javascript; charset=utf-8"),
+    "/": ("index.html", _TYPES[".html"]),
+    **{f"/{name}": (name, _TYPES[Path(name).suffix]) for name in PAGE_FILES},
 }
 
-Route = Callable[["PlaygroundServer", dict[str, Any]], dict[str, Any]]
 GET_ROUTES: dict[str, Route] = {**PAGE_GET_ROUTES, **EXPLORER_GET_ROUTES}
 POST_ROUTES: dict[str, Route] = {**PAGE_POST_ROUTES, **EXPLORER_POST_ROUTES}
 
@@ -331,7 +338,10 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
 
 class PlaygroundServer(ThreadingHTTPServer):
     """The playground's HTTP server. Bound on creation; run it with :meth:`serve_forever`
-    (blocking) or :meth:`start` (a daemon thread); :meth:`close` stops it and ends sessions."""
+    (blocking) or :meth:`start` (a daemon thread); :meth:`close` stops it and ends sessions.
+
+    It is the :class:`~gannet.playground.context.RouteContext` every route gets: its
+    ``sessions``, ``explorer`` and ``training`` lock."""
 
     daemon_threads = True
     allow_reuse_address = True

@@ -1,18 +1,24 @@
-/* gannet playground: the latent explorer (`gannet playground --runs DIR`). An ES module of
- * its own, served as it is: no bundler, no libraries. It lists the runs the server found,
- * opens one, and asks the server for frames of its G while the user moves through z-space:
- * a plane spanned by two samples, paths between samples (the paper's Figure 3), one slider
- * per coordinate of z, a class for conditional runs, truncation for StyleGAN runs.
+/* gannet playground: the latent explorer (`gannet playground --runs DIR`). An ES module,
+ * served as it is: no bundler, no libraries. It lists the runs the server found (the table is
+ * explorer-runs.js's), opens one, and asks the server for frames of its G while the user
+ * moves through z-space: a plane spanned by two samples (its map is explorer-pad.js's), paths
+ * between samples (the paper's Figure 3), one slider per coordinate of z, a class for
+ * conditional runs, truncation for StyleGAN runs.
  *
  * Requests are coalesced: while one frame is on its way, moves only update what the next
  * request will ask, so dragging never queues more than one frame behind the pointer.
  *
  * Test hooks: window.gannetState.explorer holds what is on screen; elements carry
- * data-testid attributes. app.js shows the view and fires "gannet:view" on tab changes.
+ * data-testid attributes. main.js imports this module, shows the view and fires
+ * "gannet:view" on tab changes.
  */
 
-const $ = (id) => document.getElementById(id);
-const PAD_RANGE = 2.5; // the map shows u, v in [-2.5, 2.5] around the origin (grows to fit)
+import { api } from "./api.js"; // JSON in and out, an HttpError on a 4xx/5xx
+import { bindPad, drawPlaneMap } from "./explorer-pad.js";
+import { showRunTable } from "./explorer-runs.js";
+import { fmtSig } from "./format.js";
+import { $, S, setStatus } from "./state.js";
+
 const MAX_SLIDERS = 512;
 
 const E = {
@@ -44,21 +50,9 @@ const E = {
   error: null,
   started: false,
 };
-window.gannetState.explorer = E;
+S.explorer = E;
 
-const api = window.gannetApi; // app.js's: JSON in and out, an HttpError on a 4xx/5xx
-
-function fmt(v, digits = 3) {
-  if (typeof v !== "number" || !Number.isFinite(v)) return "–";
-  const text = Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(digits);
-  return text.replace("-", "−");
-}
-
-function setStatus(text, kind = "") {
-  const el = $("explorer-status");
-  el.textContent = text;
-  el.className = `status ${kind}`;
-}
+const status = (text, kind = "") => setStatus("explorer-status", text, kind);
 
 function loadImage(url) {
   return new Promise((resolve, reject) => {
@@ -71,64 +65,7 @@ function loadImage(url) {
 
 /* ------------------------------------------------------------------ the run picker */
 
-function metricsText(run) {
-  const m = run.metrics || {};
-  const parts = [];
-  for (const [key, label] of [["d_loss", "D"], ["g_loss", "G"], ["d_real", "D(x)"], ["d_fake", "D(G(z))"]]) {
-    if (key in m) parts.push(`${label} ${fmt(m[key])}`);
-  }
-  for (const [key, value] of Object.entries(m)) {
-    if (/^(fid|kid|precision|recall|parzen)/.test(key)) parts.push(`${key} ${fmt(value, 4)}`);
-  }
-  return parts.join(" · ") || "–";
-}
-
-function evalText(run) {
-  const parts = [];
-  for (const [name, values] of Object.entries(run.eval || {})) {
-    const shown = Object.entries(values).slice(0, 2).map(([k, v]) => `${k} ${fmt(v, 4)}`);
-    parts.push(`${name}: ${shown.join(", ")}`);
-  }
-  return parts.join("; ") || "–";
-}
-
-function cell(row, text, cls = "") {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (cls) td.className = cls;
-  row.append(td);
-  return td;
-}
-
-function showRuns() {
-  const body = $("explorer-runs-body");
-  body.replaceChildren();
-  $("explorer-root").textContent = E.root || "…";
-  const empty = $("explorer-empty");
-  empty.hidden = E.runs.length > 0 && E.enabled;
-  if (!E.enabled) empty.textContent = "No runs folder: start the playground with gannet playground --runs DIR.";
-  else if (!E.runs.length) empty.textContent = "No runs found here (a run is a folder with config.toml and run.json, up to two levels down).";
-  E.runs.forEach((run, i) => {
-    const row = document.createElement("tr");
-    row.dataset.run = run.id;
-    row.classList.toggle("open", run.id === E.run);
-    cell(row, run.id);
-    cell(row, run.dataset || "?");
-    cell(row, `${run.generator || "?"}${run.conditional ? " (conditional)" : ""}`);
-    cell(row, run.step === undefined ? "–" : String(run.step), "num");
-    cell(row, metricsText(run));
-    cell(row, evalText(run));
-    const td = cell(row, "");
-    const button = document.createElement("button");
-    button.textContent = run.id === E.run ? "Open ✓" : "Open";
-    button.dataset.testid = `explorer-open-${i}`;
-    button.disabled = !run.has_checkpoint;
-    button.title = run.has_checkpoint ? "explore this run's G" : "no checkpoint yet";
-    button.addEventListener("click", () => openRun(run.id));
-    td.append(button);
-    body.append(row);
-  });
-}
+const showRuns = () => showRunTable(E, openRun);
 
 async function listRuns() {
   try {
@@ -140,12 +77,12 @@ async function listRuns() {
     showRuns();
   } catch (e) {
     E.error = e.message;
-    setStatus(`Server error: ${e.message}`, "warn");
+    status(`Server error: ${e.message}`, "warn");
   }
 }
 
 async function openRun(id) {
-  setStatus(`Opening ${id}…`);
+  status(`Opening ${id}…`);
   try {
     const info = await api("/api/explorer/open", { run: id });
     E.run = id;
@@ -153,7 +90,7 @@ async function openRun(id) {
     E.error = null;
   } catch (e) {
     E.error = e.message;
-    setStatus(e.message, "warn");
+    status(e.message, "warn");
     return;
   }
   const info = E.info;
@@ -171,7 +108,7 @@ async function openRun(id) {
   $("explorer-trunc-out").textContent = "1.00";
   E.z = null;
   showRuns();
-  setStatus("");
+  status("");
   if (E.mode === "plane") drawPad();
   await refreshAnchors();
   schedule();
@@ -237,8 +174,8 @@ async function renderOnce() {
     buildSliders();
   }
   const fps = 1000 / Math.max(E.roundTripMs, 1e-3);
-  $("explorer-time").textContent = `${r.count} image${r.count === 1 ? "" : "s"} · G ${fmt(r.ms.generate)} ms · PNG ${fmt(r.ms.encode)} ms · round trip ${fmt(E.roundTripMs)} ms (${fmt(fps, 2)} frames/s)`;
-  if (!E.error) setStatus("");
+  $("explorer-time").textContent = `${r.count} image${r.count === 1 ? "" : "s"} · G ${fmtSig(r.ms.generate)} ms · PNG ${fmtSig(r.ms.encode)} ms · round trip ${fmtSig(E.roundTripMs)} ms (${fmtSig(fps, 2)} frames/s)`;
+  if (!E.error) status("");
 }
 
 let wanted = false;
@@ -260,7 +197,7 @@ async function pump() {
       E.error = null;
     } catch (e) {
       E.error = e.message;
-      setStatus(e.message, "warn");
+      status(e.message, "warn");
     }
   }
   pumping = false;
@@ -279,7 +216,7 @@ async function refreshAnchors() {
     markAnchors();
   } catch (e) {
     E.error = e.message;
-    setStatus(e.message, "warn");
+    status(e.message, "warn");
   }
 }
 
@@ -328,73 +265,7 @@ function pickAnchor(event) {
 
 /* ------------------------------------------------------------------ the plane's map */
 
-function padRange() {
-  return Math.max(PAD_RANGE, Math.abs(E.u) + E.span / 2 + 0.25, Math.abs(E.v) + E.span / 2 + 0.25);
-}
-
-function drawPad() {
-  const canvas = $("explorer-pad");
-  const dpr = window.devicePixelRatio || 1;
-  const size = Math.max(1, Math.round(canvas.clientWidth * dpr));
-  canvas.width = size;
-  canvas.height = size;
-  const ctx = canvas.getContext("2d");
-  const R = padRange();
-  const px = (u) => ((u + R) / (2 * R)) * size;
-  const py = (v) => ((R - v) / (2 * R)) * size;
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, size, size);
-  ctx.strokeStyle = "#edf0f5";
-  ctx.lineWidth = dpr;
-  for (let t = Math.ceil(-R); t <= R; t += 1) {
-    ctx.beginPath(); ctx.moveTo(px(t), 0); ctx.lineTo(px(t), size); ctx.stroke();
-    ctx.beginPath(); ctx.moveTo(0, py(t)); ctx.lineTo(size, py(t)); ctx.stroke();
-  }
-  ctx.strokeStyle = "#9aa3b2";
-  ctx.beginPath(); ctx.moveTo(px(0), 0); ctx.lineTo(px(0), size); ctx.stroke();
-  ctx.beginPath(); ctx.moveTo(0, py(0)); ctx.lineTo(size, py(0)); ctx.stroke();
-  const half = E.span / 2;
-  ctx.fillStyle = "rgba(47, 91, 211, 0.12)";
-  ctx.strokeStyle = "rgba(47, 91, 211, 0.7)";
-  ctx.fillRect(px(E.u - half), py(E.v + half), px(E.u + half) - px(E.u - half), py(E.v - half) - py(E.v + half));
-  ctx.strokeRect(px(E.u - half), py(E.v + half), px(E.u + half) - px(E.u - half), py(E.v - half) - py(E.v + half));
-  ctx.font = `${Math.round(12 * dpr)}px system-ui, sans-serif`;
-  for (const [u, v, label, color] of [[0, 0, "0", "#5b6475"], [1, 0, "A", "#1f77b4"], [0, 1, "B", "#d62728"]]) {
-    ctx.fillStyle = color;
-    ctx.beginPath(); ctx.arc(px(u), py(v), 4 * dpr, 0, 2 * Math.PI); ctx.fill();
-    ctx.fillText(label, px(u) + 6 * dpr, py(v) - 6 * dpr);
-  }
-  ctx.fillStyle = "#1d2433";
-  ctx.beginPath(); ctx.arc(px(E.u), py(E.v), 6 * dpr, 0, 2 * Math.PI); ctx.fill();
-  E.padRange = R;
-  $("explorer-uv").textContent = `u = ${E.u.toFixed(2)}, v = ${E.v.toFixed(2)}`;
-}
-
-function bindPad() {
-  const canvas = $("explorer-pad");
-  let dragging = false;
-  let range = PAD_RANGE;
-  const move = (event) => {
-    const rect = canvas.getBoundingClientRect();
-    const x = (event.clientX - rect.left) / rect.width;
-    const y = (event.clientY - rect.top) / rect.height;
-    const clamp = (t) => Math.min(Math.max(t, -range), range);
-    E.u = clamp((2 * x - 1) * range);
-    E.v = clamp((1 - 2 * y) * range);
-    drawPad();
-    schedule();
-  };
-  canvas.addEventListener("pointerdown", (event) => {
-    dragging = true;
-    range = padRange(); // fixed while dragging, so the map does not slide under the pointer
-    canvas.setPointerCapture(event.pointerId);
-    move(event);
-  });
-  canvas.addEventListener("pointermove", (event) => { if (dragging) move(event); });
-  const stop = () => { dragging = false; drawPad(); };
-  canvas.addEventListener("pointerup", stop);
-  canvas.addEventListener("pointercancel", stop);
-}
+const drawPad = () => drawPlaneMap(E); // explorer-pad.js
 
 /* ------------------------------------------------------------------ the sliders */
 
@@ -488,12 +359,12 @@ function bind() {
   $("explorer-reset-z").addEventListener("click", () => { E.z = null; schedule(); });
   $("explorer-anchors").addEventListener("click", pickAnchor);
   $("explorer-refresh").addEventListener("click", listRuns);
-  bindPad();
+  bindPad(E, schedule);
   let resizeTimer = null;
   window.addEventListener("resize", () => {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => {
-      if (window.gannetState.view !== "explorer" || !E.run) return;
+      if (S.view !== "explorer" || !E.run) return;
       drawPad();
       if (E.image) drawFrame($("explorer-plot"), E.image);
       if (E.anchors) markAnchors();
@@ -502,20 +373,17 @@ function bind() {
 }
 
 function onView(view) {
-  if (view !== "explorer") return;
-  if (!E.started) {
-    E.started = true;
-    listRuns();
-  }
-  if (E.run) {
-    drawPad();
-    if (E.image) drawFrame($("explorer-plot"), E.image);
-  }
+  if (view !== "explorer" || !E.run) return;
+  drawPad();
+  if (E.image) drawFrame($("explorer-plot"), E.image);
 }
 
 bind();
 document.addEventListener("gannet:view", (event) => onView(event.detail));
-await listRuns(); // shows the tab when the server has a runs folder
+// List the runs now, whichever tab shows: that shows this tab when the server has a runs
+// folder. Not awaited (no top-level await), so main.js starts the page meanwhile.
 E.started = true;
-if (window.gannetState.view === "explorer") onView("explorer");
-E.ready = true;
+listRuns().then(() => {
+  if (S.view === "explorer") onView("explorer");
+  E.ready = true;
+});
