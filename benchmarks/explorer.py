@@ -88,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=20, help="frames of each kind (default 20)")
     p.add_argument("--quick", action="store_true", help="3 frames of each kind")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument(
+        "--backend",
+        action="append",
+        help="what draws the frames: eager, pt2, onnx (repeatable; default eager)",
+    )
     p.add_argument("--out", type=Path, default=HERE / "results" / "explorer.json")
     args = p.parse_args(argv)
     repeats = 3 if args.quick else args.repeats
@@ -98,40 +103,48 @@ def main(argv: list[str] | None = None) -> int:
         if root is None:
             root = Path(tmp) / "runs"
             make_runs(root)
-        server = serve("127.0.0.1", 0, runs=root)
-        server.start()
         results: dict[str, Any] = {}
-        try:
-            for run in server.explorer.runs():
-                info, _ = post(server.port, "/api/explorer/open", {"run": run["id"]})
-                extra = {"class": 0} if info["num_classes"] else {}
-                rows: dict[str, Any] = {}
-                for kind, (path, body) in FRAMES.items():
-                    times: dict[str, list[float]] = {"generate": [], "server": [], "round": []}
-                    for _ in range(repeats + 1):  # the first is a warm-up
-                        r, ms = post(server.port, path, {"run": run["id"], **extra, **body})
-                        times["generate"].append(r["ms"]["generate"])
-                        times["server"].append(r["ms"]["server"])
-                        times["round"].append(ms)
-                    rows[kind] = {
-                        "images": r["count"],
-                        **{f"{k}_ms": statistics.median(v[1:]) for k, v in times.items()},
-                    }
-                    row = rows[kind]
-                    print(
-                        f"{run['id']:14s} {kind:12s} {row['images']:4d} images  "
-                        f"G {row['generate_ms']:7.2f} ms  server {row['server_ms']:7.2f} ms  "
-                        f"round trip {row['round_ms']:7.2f} ms  "
-                        f"({1000 / row['round_ms']:.0f} frames/s)"
-                    )
-                results[run["id"]] = rows
-        finally:
-            server.close()
+        for backend in args.backend or ["eager"]:
+            results[backend] = measure(root, backend, repeats)
     out = write_results(
         args.out, {"repeats": repeats, "results": results}, script=__file__, argv=argv
     )
     print(f"wrote {out}")
     return 0
+
+
+def measure(root: Path, backend: str, repeats: int) -> dict[str, Any]:
+    """Median times of each kind of frame of each run, frames drawn by ``backend``."""
+    server = serve("127.0.0.1", 0, runs=root, backend=backend)
+    server.start()
+    results: dict[str, Any] = {}
+    try:
+        for run in server.explorer.runs():
+            info, _ = post(server.port, "/api/explorer/open", {"run": run["id"]})
+            extra = {"class": 0} if info["num_classes"] else {}
+            rows: dict[str, Any] = {}
+            for kind, (path, body) in FRAMES.items():
+                times: dict[str, list[float]] = {"generate": [], "server": [], "round": []}
+                for _ in range(repeats + 1):  # the first is a warm-up
+                    r, ms = post(server.port, path, {"run": run["id"], **extra, **body})
+                    times["generate"].append(r["ms"]["generate"])
+                    times["server"].append(r["ms"]["server"])
+                    times["round"].append(ms)
+                rows[kind] = {
+                    "images": r["count"],
+                    **{f"{k}_ms": statistics.median(v[1:]) for k, v in times.items()},
+                }
+                row = rows[kind]
+                print(
+                    f"{backend:6s} {run['id']:14s} {kind:12s} {row['images']:4d} images  "
+                    f"G {row['generate_ms']:7.2f} ms  server {row['server_ms']:7.2f} ms  "
+                    f"round trip {row['round_ms']:7.2f} ms  "
+                    f"({1000 / row['round_ms']:.0f} frames/s)"
+                )
+            results[run["id"]] = rows
+    finally:
+        server.close()
+    return results
 
 
 if __name__ == "__main__":

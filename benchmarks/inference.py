@@ -6,6 +6,7 @@ Run from the repository root::
     python benchmarks/inference.py --quick             # fewer repeats (a smoke test)
     python benchmarks/inference.py --run RUN           # a trained run's G instead
     python benchmarks/inference.py --run RUN --parzen  # + Parzen of each backend's samples
+    python benchmarks/inference.py --run RUN --fid     # + classifier FID (colour models)
     python benchmarks/inference.py --threads 1 --generator dcgan-mnist --out /tmp/i.json
 
 Generators (``--run`` absent): fresh, randomly initialised G of the shapes of the bundled
@@ -38,6 +39,10 @@ alike):
 * ``--parzen`` (with ``--run`` of an MNIST run): the paper's Parzen log-likelihood of 10,000
   samples (the same z) by ``gannet eval parzen --samples-file``, once per precision (the
   formats of one precision give the same samples to 1e-5): the quality each precision costs.
+* ``--fid`` (with ``--run``; for the colour models): the Fréchet distance of 10,000 samples'
+  features under the run dataset's shipped classifier against its test split (``gannet eval
+  fid --samples-file``; for an image-folder run of CIFAR-10 the held-out 10,000 images of the
+  run's own folder), once per precision, the same way.
 
 The machine's load (``uptime``) is printed before and after and stored with the results.
 Printed, and written as JSON to ``--out`` (default ``benchmarks/results/inference.json``).
@@ -184,6 +189,24 @@ def parzen(fn: Generate, z: torch.Tensor, folder: Path, name: str) -> dict[str, 
     return {"parzen_ll": result["test_ll"], "parzen_se": result["test_se"]}
 
 
+def fid(fn: Generate, z: torch.Tensor, folder: Path, name: str, run: Run) -> dict[str, float]:
+    """The classifier FID of fn's samples of z against the run's test images (gannet eval fid
+    on a samples file, the dataset's shipped classifier as the feature extractor)."""
+    samples = torch.cat([fn(chunk) for chunk in z.split(500)]).numpy()
+    npz, out = folder / f"{name}.npz", folder / f"{name}-fid.json"
+    write_samples_npz(npz, samples)
+    data = run.config.data
+    dataset = "cifar10" if data.name == "folder" else data.name
+    args = ["eval", "fid", str(npz), "--against", f"{dataset}:test", "--out", str(out)]
+    if data.data_dir:
+        args += ["--data-dir", str(data.data_dir)]
+    if gannet_main(args) != 0:
+        raise SystemExit(f"gannet eval fid failed for {name}")
+    result = json.loads(out.read_text())
+    key = next(k for k in result if k.startswith("fid_"))
+    return {"fid": float(result[key]), "fid_extractor": key.removeprefix("fid_")}
+
+
 def measure(name: str, run: Run, args: argparse.Namespace) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="gannet-inference-") as tmp:
         fns, skipped, export_s = backends(run, Path(tmp), args)
@@ -213,6 +236,17 @@ def measure(name: str, run: Run, args: argparse.Namespace) -> list[dict[str, Any
                 scored[precision] = b
                 q = quality[b] = parzen(fn, z, Path(tmp), b)
                 print(f"  parzen {b}: {q['parzen_ll']:.1f} ± {q['parzen_se']:.1f}")
+        if args.fid:
+            z = prior_noise(run, args.fid_samples)
+            scored = {}
+            for b, fn in fns.items():
+                precision = BACKENDS[b][1]
+                if precision in scored:  # the same samples to 1e-5 (tests/test_export.py)
+                    quality[b] = {**quality[scored[precision]], "fid_of": scored[precision]}
+                    continue
+                scored[precision] = b
+                q = quality[b] = fid(fn, z, Path(tmp), b, run)
+                print(f"  fid {b}: {q['fid']:.2f} ({q['fid_extractor']})")
     rows = []
     for b in fns:
         ms = sorted(times[b])
@@ -250,6 +284,7 @@ def print_row(row: dict[str, Any]) -> None:
         print(f"{name:<14} {b:<17} skipped: {row['skipped']}")
         return
     quality = f" {row['parzen_ll']:>9.1f}" if "parzen_ll" in row else ""
+    quality += f" {row['fid']:>9.2f}" if "fid" in row else ""
     print(
         f"{name:<14} {b:<17} {row['samples_per_s_1024']:>16,.0f} "
         f"{row['latency_ms_1_median']:>13.3f} {row['latency_ms_1_p90']:>8.3f} "
@@ -283,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--parzen", action="store_true", help="Parzen of each backend (MNIST)")
     parser.add_argument("--parzen-samples", type=int, default=10_000, help="samples for Parzen")
+    parser.add_argument("--fid", action="store_true", help="classifier FID of each backend")
+    parser.add_argument("--fid-samples", type=int, default=10_000, help="samples for FID")
     parser.add_argument("--quick", action="store_true", help="2 rounds of 2 batches, 20 calls")
     parser.add_argument("--out", default=str(HERE / "results" / "inference.json"))
     args = parser.parse_args(argv)
@@ -290,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         args.repeats, args.batches, args.calls = 2, 2, 20
     if args.parzen and not args.run:
         parser.error("--parzen needs --run (a trained MNIST run)")
+    if args.fid and not args.run:
+        parser.error("--fid needs --run (a trained run)")
     torch.set_num_threads(args.threads)
     print_machine()
     load_before = uptime()
@@ -302,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'generator':<14} {'backend':<17} {'samples/s @1024':>16} {'ms @1 median':>13} "
         f"{'p90':>8} {'max |diff|':>11}{' parzen' if args.parzen else ''}"
+        f"{'      fid' if args.fid else ''}"
     )
     for name, run in runs.items():
         for row in measure(name, run, args):
@@ -311,7 +351,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"uptime: {load_after}")
     settings = {
         k: getattr(args, k)
-        for k in ("threads", "repeats", "batches", "calls", "round_seconds", "parzen_samples")
+        for k in (
+            "threads",
+            "repeats",
+            "batches",
+            "calls",
+            "round_seconds",
+            "parzen_samples",
+            "fid_samples",
+        )
     }
     settings["run"], settings["checkpoint"] = args.run, args.checkpoint
     payload = {

@@ -19,7 +19,7 @@ from gannet.cli import main as cli_main
 from gannet.figures.interpolation import interpolate
 from gannet.files.pictures import image_grid
 from gannet.models import sample_noise
-from gannet.playground import PlaygroundServer
+from gannet.playground import PlaygroundServer, serve
 from gannet.playground.explorer import ANCHORS, MAX_IMAGES
 from tests.explorer_support import decode, explorer_server, make_runs, tree_digest
 from tests.playground_support import post, request, running_server
@@ -286,3 +286,45 @@ def test_cli_refuses_a_missing_runs_folder(
     assert cli_main(["playground", "--port", "0", "--runs", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err.strip()
     assert "--runs" in err and "is not a folder" in err and len(err.splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- exported G
+
+
+@pytest.mark.parametrize("backend", ["pt2", "onnx"])
+def test_an_exported_g_draws_the_same_frames(
+    backend: str, server: PlaygroundServer, runs: Path
+) -> None:
+    """--backend pt2|onnx: each run is exported (to a temporary folder, never into the run)
+    when opened, and its frames match the eager G's to one grey level of the PNG."""
+    if backend == "onnx":
+        pytest.importorskip("onnxruntime")
+    before = tree_digest(runs)
+    exported = serve("127.0.0.1", 0, runs=runs, backend=backend)
+    exported.start()
+    try:
+        assert ok(exported, "/api/explorer/open", {"run": "cond"})["generator"] == (
+            f"{backend} fp32"
+        )
+        body = {"run": "cond", "seed": 2, "a": 1, "b": 7, "size": 3, "class": 2}
+        mine = ok(exported, "/api/explorer/plane", body)
+        eager = ok(server, "/api/explorer/plane", body)
+        assert mine["drawn_by"] == f"{backend} fp32" and eager["drawn_by"] == "eager"
+        diff = decode(mine["image"]).astype(int) - decode(eager["image"]).astype(int)
+        assert np.abs(diff).max() <= 1
+        # the truncation slider's psi is per frame: those frames are the eager G's
+        style = {"run": "group/style", "seed": 0, "count": 4, "truncation": 0.5}
+        half = ok(exported, "/api/explorer/samples", style)
+        assert half["drawn_by"] == "eager"
+        full = ok(exported, "/api/explorer/samples", {**style, "truncation": 1.0})
+        assert full["drawn_by"] == f"{backend} fp32"
+    finally:
+        exported.close()
+    assert tree_digest(runs) == before
+
+
+def test_an_unknown_backend_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli_main(["playground", "--port", "0", "--runs", str(tmp_path), "--backend", "tf"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown explorer backend 'tf'" in err and len(err.splitlines()) == 1

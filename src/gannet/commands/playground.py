@@ -35,6 +35,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="a folder of trained runs: adds the latent explorer tab, which lists them and "
         "regenerates a run's samples live as you move through its noise space (read only)",
     )
+    p.add_argument(
+        "--backend",
+        default="eager",
+        metavar="NAME",
+        help="what draws the explorer's frames: eager (default: the run's G in PyTorch), pt2 "
+        "(G exported with torch.export) or onnx (G exported for ONNX Runtime; pip install "
+        "'gannet[onnx]'); each run is exported to a temporary folder when opened",
+    )
     p.add_argument("--open", action="store_true", help="also open the page in a web browser")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     p.set_defaults(handler=_playground)
@@ -46,11 +54,14 @@ def _playground(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise GannetError(f"--port must be between 0 and 65535, got {args.port}")
     check_host(args.host)
-    server = serve(args.host, args.port, verbose=args.verbose, runs=args.runs)
+    server = serve(args.host, args.port, verbose=args.verbose, runs=args.runs, backend=args.backend)
     print(f"gannet playground: {server.url}", flush=True)
     if args.runs is not None:
         found = len(server.explorer.runs())
-        print(f"latent explorer: {found} run(s) in {args.runs}", flush=True)
+        print(
+            f"latent explorer: {found} run(s) in {args.runs}, frames drawn by {args.backend} G",
+            flush=True,
+        )
     print("press Ctrl-C to stop", file=sys.stderr, flush=True)
     if args.open:
         import webbrowser

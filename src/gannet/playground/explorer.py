@@ -4,11 +4,13 @@ runs, and frames (G over a batch of noise vectors) with their timing.
 Nothing here writes a file: runs are read with :func:`gannet.load_run` (and their
 ``metrics.jsonl`` and ``eval/*.json``) and every frame is an in-memory PNG.
 
-**The seam for an exported G.** A frame comes from a :class:`FrameSource`: the noise's size and
+**Eager or exported G.** A frame comes from a :class:`FrameSource`: the noise's size and
 prior, the classes, whether truncation applies, and ``generate(z, labels, psi)``.
-:func:`open_source` returns :class:`EagerSource` (G as ``gannet.load_run`` rebuilds it, in eval
-mode, no gradients); a source over an exported G (``gannet.trained.exporting.load_exported``) needs
-only those four answers and ``generate``, and ``open_source`` is the one place to choose it.
+:func:`open_source` picks it by the explorer's backend (``gannet playground --runs DIR
+--backend``): :class:`EagerSource` (G as ``gannet.load_run`` rebuilds it, in eval mode, no
+gradients) or :class:`ExportedSource` (G exported by ``gannet export`` into a private temporary
+folder when the run is opened, and every frame drawn by that file through
+``gannet.trained.exporting.load_exported``: what a deployment would run).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import base64
 import io
 import json
 import math
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -33,12 +36,14 @@ from gannet.files.rundir import CHECKPOINT, CONFIG, METRICS, is_run_dir
 
 __all__ = [
     "ANCHORS",
+    "BACKENDS",
     "CACHE_SIZE",
     "MAX_IMAGES",
     "MAX_RUNS",
     "MAX_VALUES",
     "EagerSource",
     "Explorer",
+    "ExportedSource",
     "Frame",
     "FrameSource",
     "find_runs",
@@ -60,6 +65,9 @@ TAIL_BYTES = 64 * 1024
 """The end of ``metrics.jsonl`` read for a run's latest metrics."""
 EVAL_FILES = 12
 """``eval/*.json`` files summarised per run at most."""
+BACKENDS = ("eager", "pt2", "onnx")
+"""What draws the frames: the eager G, or G exported as a torch.export program or for ONNX
+Runtime (fp32)."""
 
 
 class FrameSource(Protocol):
@@ -70,6 +78,7 @@ class FrameSource(Protocol):
     num_classes: int  # 0: unconditional
     truncation: bool  # whether generate() takes psi < 1
     sample_shape: tuple[int, ...]
+    kind: str  # what draws the frames: "eager", "pt2 fp32", "onnx fp32"
 
     def generate(
         self, z: torch.Tensor, labels: torch.Tensor | None, psi: float | None
@@ -80,6 +89,9 @@ class FrameSource(Protocol):
 
 class EagerSource:
     """A run's G (the EMA average when it kept one) as :func:`gannet.load_run` builds it."""
+
+    kind = "eager"
+    """What draws the frames, as the page shows it."""
 
     def __init__(self, path: Path) -> None:
         from gannet.trained.run import load_run
@@ -111,9 +123,52 @@ class EagerSource:
         return out.float().cpu()
 
 
-def open_source(path: Path) -> FrameSource:
-    """The generator behind the explorer's frames for the run at ``path`` (eager today)."""
-    return EagerSource(path)
+class ExportedSource:
+    """A run's G exported in ``fmt`` (fp32) to a temporary folder of its own (never into the
+    run) and served from that file. The truncation slider needs psi per frame, which an export
+    bakes in once: frames with psi < 1 are drawn by the eager G, and say so."""
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        from gannet.trained.exporting import export_generator, load_exported
+
+        self.eager = EagerSource(path)
+        self.z_dim, self.noise = self.eager.z_dim, self.eager.noise
+        self.num_classes, self.truncation = self.eager.num_classes, self.eager.truncation
+        self.sample_shape, self.step = self.eager.sample_shape, self.eager.step
+        self.uses_ema = self.eager.uses_ema
+        self.kind = f"{fmt} fp32"
+        self.folder = tempfile.TemporaryDirectory(prefix="gannet-explorer-")
+        out = Path(self.folder.name) / ("g.onnx" if fmt == "onnx" else "g.pt2")
+        export_generator(self.eager.run, out, fmt=fmt)
+        self.exported = load_exported(out, threads=torch.get_num_threads())
+
+    def generate(
+        self, z: torch.Tensor, labels: torch.Tensor | None, psi: float | None
+    ) -> torch.Tensor:
+        if psi is not None and psi < 1.0:
+            return self.eager.generate(z, labels, psi)
+        with torch.inference_mode():
+            return self.exported(z, labels).float().cpu()
+
+
+def check_backend(backend: str) -> None:
+    """Refuse an unknown backend, or one this machine cannot run, in one line."""
+    if backend not in BACKENDS:
+        raise GannetError(
+            f"unknown explorer backend {backend!r}; choose one of: {', '.join(BACKENDS)}"
+        )
+    if backend != "eager":
+        from gannet.trained.exporting.formats import missing_for
+
+        if reason := missing_for(backend, "fp32"):
+            raise GannetError(reason)
+
+
+def open_source(path: Path, backend: str = "eager") -> FrameSource:
+    """The generator behind the explorer's frames for the run at ``path``."""
+    if backend == "eager":
+        return EagerSource(path)
+    return ExportedSource(path, backend)
 
 
 @dataclass
@@ -268,7 +323,10 @@ class Explorer:
 
     ``root`` None: no runs folder was given (``gannet playground`` without ``--runs``)."""
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, backend: str = "eager") -> None:
+        check_backend(backend)
+        self.backend = backend
+        """What draws the frames (:data:`BACKENDS`)."""
         self.root = root.resolve() if root is not None else None
         self.lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, int, int], FrameSource] = OrderedDict()
@@ -309,7 +367,7 @@ class Explorer:
                 self._cache.move_to_end(key)
                 return self._cache[key]
             with loading if loading is not None else nullcontext():
-                source = open_source(path)
+                source = open_source(path, self.backend)
             for old in [k for k in self._cache if k[0] == key[0]]:
                 del self._cache[old]
             self._cache[key] = source

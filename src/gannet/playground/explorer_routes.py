@@ -165,6 +165,7 @@ def _frame(
     out = frame.to_json()
     out["ms"]["server"] = round((time.perf_counter() - start) * 1e3, 3)
     out["run"] = a["run"]
+    out["drawn_by"] = source.kind if psi is None or psi >= 1.0 else "eager"  # psi: eager only
     return out
 
 
@@ -194,7 +195,7 @@ def explorer_open(host: RouteContext, body: dict[str, Any]) -> dict[str, Any]:
         "anchors": ANCHORS,
         "max_images": MAX_IMAGES,
         "z_range": math.sqrt(3.0) if source.noise == "uniform" else 3.0,
-        "generator": getattr(source, "kind", "eager"),
+        "generator": source.kind,
     }
 
 

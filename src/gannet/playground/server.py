@@ -49,7 +49,7 @@ from typing import Any, cast
 
 from gannet.errors import GannetError
 from gannet.playground.context import Route
-from gannet.playground.explorer import Explorer
+from gannet.playground.explorer import Explorer, check_backend
 from gannet.playground.explorer_routes import EXPLORER_GET_ROUTES, EXPLORER_POST_ROUTES
 from gannet.playground.fields import ApiError, parse_json_object, short_repr
 from gannet.playground.live import SessionStore
@@ -348,13 +348,18 @@ class PlaygroundServer(ThreadingHTTPServer):
     request_queue_size = BACKLOG
 
     def __init__(
-        self, host: str, port: int, verbose: bool = False, runs: str | Path | None = None
+        self,
+        host: str,
+        port: int,
+        verbose: bool = False,
+        runs: str | Path | None = None,
+        backend: str = "eager",
     ) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.verbose = verbose
         self.sessions = SessionStore()
-        self.explorer = Explorer(Path(runs) if runs is not None else None)
+        self.explorer = Explorer(Path(runs) if runs is not None else None, backend)
         """The latent explorer's runs folder (None: no ``--runs``) and opened runs."""
         self.training = threading.Lock()
         """Serialises training and measuring: torch's RNG and thread pool are process-wide."""
@@ -420,20 +425,23 @@ def serve(
     port: int = DEFAULT_PORT,
     verbose: bool = False,
     runs: str | Path | None = None,
+    backend: str = "eager",
 ) -> PlaygroundServer:
     """Bind the playground server on ``host:port`` (port 0 = any free port) and return it.
-    ``runs``: a folder of trained runs for the latent explorer tab (checked here).
+    ``runs``: a folder of trained runs for the latent explorer tab (checked here);
+    ``backend``: what draws its frames, ``eager``, ``pt2`` or ``onnx`` (an exported G).
 
     It is not serving yet: call ``serve_forever()`` (blocking) or ``start()`` (a background
     thread); ``close()`` stops it. Raises :class:`GannetError` when the address cannot be bound.
     """
+    check_backend(backend)
     if runs is not None and not Path(runs).is_dir():
         raise GannetError(
             f"--runs {str(runs)!r} is not a folder; give the folder that holds your runs "
             "(e.g. runs/, where 'gannet train' writes them)"
         )
     try:
-        return PlaygroundServer(host, port, verbose=verbose, runs=runs)
+        return PlaygroundServer(host, port, verbose=verbose, runs=runs, backend=backend)
     except OSError as e:
         hint = " (it is in use; choose another --port, or 0 for any free port)" if port else ""
         raise GannetError(f"cannot serve on {host}:{port}: {e.strerror or e}{hint}") from None

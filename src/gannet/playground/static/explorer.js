@@ -174,7 +174,7 @@ async function renderOnce() {
     buildSliders();
   }
   const fps = 1000 / Math.max(E.roundTripMs, 1e-3);
-  $("explorer-time").textContent = `${r.count} image${r.count === 1 ? "" : "s"} · G ${fmtSig(r.ms.generate)} ms · PNG ${fmtSig(r.ms.encode)} ms · round trip ${fmtSig(E.roundTripMs)} ms (${fmtSig(fps, 2)} frames/s)`;
+  $("explorer-time").textContent = `${r.count} image${r.count === 1 ? "" : "s"} · G (${r.drawn_by}) ${fmtSig(r.ms.generate)} ms · PNG ${fmtSig(r.ms.encode)} ms · round trip ${fmtSig(E.roundTripMs)} ms (${fmtSig(fps, 2)} frames/s)`;
   if (!E.error) status("");
 }
 
