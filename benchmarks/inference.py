@@ -225,28 +225,25 @@ def measure(name: str, run: Run, args: argparse.Namespace) -> list[dict[str, Any
                 rates[b].append(throughput(fn, big, args.batches, args.round_seconds))
                 times[b].extend(latencies(fn, one, args.calls, args.round_seconds))
         quality: dict[str, dict[str, Any]] = {}
-        if args.parzen:
-            z = prior_noise(run, args.parzen_samples)
+        scorers = {"parzen": args.parzen, "fid": args.fid}
+        for metric in [m for m, on in scorers.items() if on]:
+            n = args.parzen_samples if metric == "parzen" else args.fid_samples
+            z = prior_noise(run, n)
             scored: dict[str, str] = {}  # precision -> the backend scored for it
             for b, fn in fns.items():
                 precision = BACKENDS[b][1]
                 if precision in scored:  # the same samples to 1e-5 (tests/test_export.py)
-                    quality[b] = {**quality[scored[precision]], "parzen_of": scored[precision]}
+                    first = scored[precision]
+                    quality[b] = {**quality.get(b, {}), **quality[first], f"{metric}_of": first}
                     continue
                 scored[precision] = b
-                q = quality[b] = parzen(fn, z, Path(tmp), b)
-                print(f"  parzen {b}: {q['parzen_ll']:.1f} ± {q['parzen_se']:.1f}")
-        if args.fid:
-            z = prior_noise(run, args.fid_samples)
-            scored = {}
-            for b, fn in fns.items():
-                precision = BACKENDS[b][1]
-                if precision in scored:  # the same samples to 1e-5 (tests/test_export.py)
-                    quality[b] = {**quality[scored[precision]], "fid_of": scored[precision]}
-                    continue
-                scored[precision] = b
-                q = quality[b] = fid(fn, z, Path(tmp), b, run)
-                print(f"  fid {b}: {q['fid']:.2f} ({q['fid_extractor']})")
+                if metric == "parzen":
+                    q = parzen(fn, z, Path(tmp), b)
+                    print(f"  parzen {b}: {q['parzen_ll']:.1f} ± {q['parzen_se']:.1f}")
+                else:
+                    q = fid(fn, z, Path(tmp), b, run)
+                    print(f"  fid {b}: {q['fid']:.2f} ({q['fid_extractor']})")
+                quality[b] = {**quality.get(b, {}), **q}
     rows = []
     for b in fns:
         ms = sorted(times[b])
