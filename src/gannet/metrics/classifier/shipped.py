@@ -63,6 +63,9 @@ class ShippedWeights:
 
 SHIPPED: tuple[ShippedWeights, ...] = (
     ShippedWeights(
+        "cifar10", 1, "22756326acbbece253169ad5cbc406831a9c7f22a7dee45bc07ac7da6053bd6a"
+    ),
+    ShippedWeights(
         "fashion-mnist", 1, "939b6a1e1575276d558558a44b7aa5ee503383dda1d42b2fafd80b45c5e1b760"
     ),
     ShippedWeights("mnist", 1, "70522aab355aa249142f4b3fc7299ebb6a10d4549cee813c1946773644ab5ea6"),
