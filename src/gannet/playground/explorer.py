@@ -80,6 +80,10 @@ class FrameSource(Protocol):
     sample_shape: tuple[int, ...]
     kind: str  # what draws the frames: "eager", "pt2 fp32", "onnx fp32"
 
+    def drawn_by(self, psi: float | None) -> str:
+        """What draws a frame with truncation ``psi`` (as the page shows it)."""
+        ...
+
     def generate(
         self, z: torch.Tensor, labels: torch.Tensor | None, psi: float | None
     ) -> torch.Tensor:
@@ -109,6 +113,9 @@ class EagerSource:
         self.uses_ema = run.uses_ema
         z = torch.zeros(1, self.z_dim)
         self.sample_shape = tuple(self.generate(z, self._labels(1), None).shape[1:])
+
+    def drawn_by(self, psi: float | None) -> str:
+        return self.kind
 
     def _labels(self, n: int) -> torch.Tensor | None:
         return torch.zeros(n, dtype=torch.long) if self.num_classes else None
@@ -142,13 +149,15 @@ class ExportedSource:
         export_generator(self.eager.run, out, fmt=fmt)
         self.exported = load_exported(out, threads=torch.get_num_threads())
 
+    def drawn_by(self, psi: float | None) -> str:
+        return self.eager.kind if psi is not None and psi < 1.0 else self.kind
+
     def generate(
         self, z: torch.Tensor, labels: torch.Tensor | None, psi: float | None
     ) -> torch.Tensor:
-        if psi is not None and psi < 1.0:
+        if self.drawn_by(psi) == self.eager.kind:
             return self.eager.generate(z, labels, psi)
-        with torch.inference_mode():
-            return self.exported(z, labels).float().cpu()
+        return self.exported(z, labels)  # float32 on the CPU, under inference mode already
 
 
 def check_backend(backend: str) -> None:

@@ -165,7 +165,7 @@ def _frame(
     out = frame.to_json()
     out["ms"]["server"] = round((time.perf_counter() - start) * 1e3, 3)
     out["run"] = a["run"]
-    out["drawn_by"] = source.kind if psi is None or psi >= 1.0 else "eager"  # psi: eager only
+    out["drawn_by"] = source.drawn_by(psi)
     return out
 
 
