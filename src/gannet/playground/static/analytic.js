@@ -6,7 +6,7 @@
 import { api } from "./api.js";
 import { bindDataInputs, pen, setDataKind } from "./density.js";
 import { fmt, fmtSci } from "./format.js";
-import { Axes, COLORS, alpha, niceTicks, note, prepCanvas } from "./plot.js";
+import { Axes, COLORS, alpha, dPanel, niceTicks, note, prepCanvas } from "./plot.js";
 import { $, ANALYTIC_DEFAULTS, DEFAULT_LR, LOG4, S, readInput, setStatus, sleep } from "./state.js";
 
 const TRAIN_DELAY_MS = 45;
@@ -183,12 +183,11 @@ export function drawAnalytic() {
   note(dens, [dataNote, `p_g = N(${fmt(p.mu_g, 2)}, ${fmt(p.sd_g, 2)}²)`]);
 
   const yBot = top + hTop + gap;
-  const disc = new Axes(ctx, { x: left, y: yBot, w: w - left - right, h: hBot }, xr, [0, 1]);
-  disc.frame({ xticks, yticks: [0, 0.5, 1], yfmt: (t) => (t === 0.5 ? "½" : String(t)), xlabel: "x", ylabel: "D*(x)", title: "Optimal discriminator D*(x) = p_data / (p_data + p_g)" });
-  disc.hline(0.5, { label: "½: D cannot tell real from fake", labelSide: "left" });
-  disc.clip();
-  disc.curve(A.x, A.dStar, { color: COLORS.dstar, width: 2.6, dash: [9, 6] });
-  disc.unclip();
+  dPanel(ctx, { x: left, y: yBot, w: w - left - right, h: hBot }, xr, xticks, A.x, A.dStar, {
+    ylabel: "D*(x)",
+    title: "Optimal discriminator D*(x) = p_data / (p_data + p_g)",
+    half: "½: D cannot tell real from fake",
+  });
 }
 
 function markCentre(ax, mu, color) {

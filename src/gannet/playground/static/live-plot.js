@@ -4,7 +4,7 @@
  */
 
 import { fmt } from "./format.js";
-import { Axes, BOLD, COLORS, FONT, alpha, niceTicks, note, prepCanvas } from "./plot.js";
+import { Axes, BOLD, COLORS, FONT, alpha, dPanel, niceTicks, note, prepCanvas } from "./plot.js";
 import { $, LOG4, S } from "./state.js";
 
 const L = S.live;
@@ -79,12 +79,11 @@ function drawLive1d(r) {
   note(top1, lines);
 
   const yBot = top + hTop + gap;
-  const bot = new Axes(ctx, { x: left, y: yBot, w: w - left - right, h: hBot }, xr, [0, 1]);
-  bot.frame({ xticks, yticks: [0, 0.5, 1], yfmt: (t) => (t === 0.5 ? "½" : String(t)), xlabel: "x", ylabel: "D(x)", title: "The trained discriminator D(x)" });
-  bot.hline(0.5, { label: "½: D cannot tell", labelSide: "left" });
-  bot.clip();
-  bot.curve(r.x, r.d, { color: COLORS.dstar, width: 2.6, dash: [9, 6] });
-  bot.unclip();
+  dPanel(ctx, { x: left, y: yBot, w: w - left - right, h: hBot }, xr, xticks, r.x, r.d, {
+    ylabel: "D(x)",
+    title: "The trained discriminator D(x)",
+    half: "½: D cannot tell",
+  });
   L.checksum = checksum(dens) + checksum(r.d);
 }
 

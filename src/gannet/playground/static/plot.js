@@ -208,3 +208,15 @@ export function note(ax, lines, side = "right") {
   lines.forEach((l, i) => ctx.fillText(l, x + 7, y + 6 + i * 17));
   ctx.restore();
 }
+
+// A discriminator's panel (both views): D on [0, 1] over x, the ½ line where D cannot tell
+// real from fake, and the curve dashed in D's colour. Returns the axes.
+export function dPanel(ctx, rect, xr, xticks, x, d, { ylabel, title, half }) {
+  const ax = new Axes(ctx, rect, xr, [0, 1]);
+  ax.frame({ xticks, yticks: [0, 0.5, 1], yfmt: (t) => (t === 0.5 ? "½" : String(t)), xlabel: "x", ylabel, title });
+  ax.hline(0.5, { label: half, labelSide: "left" });
+  ax.clip();
+  ax.curve(x, d, { color: COLORS.dstar, width: 2.6, dash: [9, 6] });
+  ax.unclip();
+  return ax;
+}
