@@ -72,9 +72,10 @@ class ModelPasses:
 
     def d_input(self, x: Tensor) -> Tensor:
         """x in the dtype D's first op reads: fp32 when DiffAugment runs first (its draws and
-        arithmetic stay as they were), else D's precision (:meth:`Precision.input_for`)."""
+        arithmetic stay as they were), else D's precision (:meth:`Precision.input_for`); on
+        G's grid either way (:meth:`Precision.shared_grid`)."""
         if self.config.train.augment:
-            return x.float()
+            return self.amp.shared_grid(x).float()
         return self.amp.input_for("d", x)
 
     def augment(self, x: Tensor) -> Tensor:
@@ -112,7 +113,8 @@ class ModelPasses:
             d_fake = self.discriminate(fake, y_fake).float()
         else:
             y = None if y_real is None or y_fake is None else torch.cat([y_real, y_fake])
-            both = torch.cat([self.d_input(x), self.d_input(fake)])
+            dtype = torch.float32 if self.config.train.augment else self.amp.join_dtype
+            both = torch.cat([x.to(dtype), fake.to(dtype)])
             d_real, d_fake = self.discriminate(both, y).float().split(x.shape[0])
         if self.ada is not None:  # ADA's overfitting heuristic reads D on the reals
             self.ada.observe(d_real, self.world.total)
