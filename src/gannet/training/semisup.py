@@ -164,7 +164,7 @@ class SemiSupervisedTrainer(Trainer):
                 fake = self.generate(z)
             with self.autocast("d"):
                 with torch.no_grad():
-                    f_real = self.features(x_real).float()
+                    f_real = self.features(self.d_input(x_real)).float()
                 f_fake = self.features(self.d_input(fake)).float()
             cost = self.semi_loss.feature_matching(f_real, f_fake)
             self.opt_g.zero_grad(set_to_none=True)
