@@ -129,10 +129,10 @@ class Precision:
         """``x`` (an input of D) on the grid of G's outputs: when G computes in a lower
         precision than D (G bf16, D fp32), a real image is rounded to G's dtype, so that D
         compares reals and fakes on one grid instead of two distributions that differ in a
-        way G cannot remove. Measured on the paper's MNIST model (simulated bf16), G bf16 / D
-        fp32 scored 159.3 and 159.0 at epoch 30 without it (fp32: 169.2 and 168.5) and 168.8
-        and 173.2 with it (docs/scaling.md, "Mixed precision"). ``x`` itself otherwise (and
-        for a fake, already in G's dtype)."""
+        way G cannot remove. Measured on the paper's MNIST model (simulated bf16, three seeds),
+        G bf16 / D fp32 scored 159.3, 159.0 and 169.4 at epoch 30 without it and 168.8, 173.2
+        and 168.4 with it (fp32: 169.2, 168.5, 169.5; docs/scaling.md, "Mixed precision").
+        ``x`` itself otherwise (and for a fake, already in G's dtype)."""
         g = self.dtype_of("g")
         if g is None or g == self.dtype_of("d") or not x.is_floating_point() or x.dtype == g:
             return x
