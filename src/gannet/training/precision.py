@@ -13,7 +13,9 @@ choose each network's precision; :func:`resolve_policy` turns the three keys int
 ``{"g": ..., "d": ...}``. ``train.precision = "bf16"`` alone runs G in bf16 and D in
 :data:`BF16_DEFAULT_D` (chosen by measurement: docs/scaling.md, "Mixed precision"). Each
 update has its own autocast region per network (G's forward, then D's), so autocast's weight
-cache casts each weight once per update and nothing else.
+cache casts each weight once per update and nothing else. When G computes in a lower precision
+than D, D reads the real images rounded to G's dtype (:meth:`Precision.shared_grid`), so that
+reals and fakes lie on one grid.
 
 ``GANNET_ALLOW_EMULATED_PRECISION=1`` lifts the refusals, for tests of the logic on any
 machine.
